@@ -1,0 +1,115 @@
+/* ff_evlog.h -- durable append-only event log (embedded file backend).
+ *
+ * WHAT: the system of record. The collector appends batches of records (one
+ * record = one canonical event); stream and store read them back by offset.
+ * Nothing is rewritten. A JetStream backend will implement the same calls.
+ *
+ * DESIGN: a directory of segment files named by the offset of their first
+ * record (00000000000000000000.ffl). Only the newest segment is written. A
+ * segment is a 16-byte file header followed by frames; a frame is a 40-byte
+ * header (magic, version, record count, payload length, base offset, append
+ * time, CRC-32 of header and payload, computed by zlib) and a payload of
+ * length-prefixed records. Full format: docs/formats/evlog.md.
+ *
+ * Group commit: appenders write their frame under the append lock, then wait
+ * for a sync that covers their end position. Whoever finds no sync running
+ * becomes the leader, fsyncs once for everybody written so far, and wakes
+ * the rest. So N concurrent requests cost about one fdatasync, not N.
+ *
+ *   append ──write──▶ [written] ──fdatasync (leader)──▶ [durable] ──▶ 200
+ *
+ * Recovery at open scans the newest segment and truncates at the first frame
+ * that is short or fails its CRC: a torn tail never survives, everything
+ * before it does. Earlier segments are verified by `footfall log verify`.
+ *
+ * INVARIANTS:
+ *  (1) Offsets are dense: the frame after one with base b and n records has
+ *      base b + n, across segment boundaries.
+ *  (2) Readers never see a record beyond the durable offset (FF_EVLOG_SYNC_
+ *      EACH_BATCH) -- a record a crash could still remove is invisible.
+ *  (3) After a failed write or sync the log is FAILED: appends return
+ *      FF_EFAILED until it is closed and reopened (recovery then runs).
+ *  (4) One process owns a log directory for writing (flock on LOCK).
+ *
+ * THREADING: append and sync are thread-safe (many appenders); each cursor
+ * belongs to one thread; close must not race with anything.
+ * OWNERSHIP: open returns an owned handle; append borrows the payload for the
+ * call only; cursor_next returns a view valid until the next call.
+ */
+#ifndef FF_EVLOG_H
+#define FF_EVLOG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/ff_err.h"
+
+typedef struct ff_evlog ff_evlog;
+typedef struct ff_evlog_cursor ff_evlog_cursor;
+
+typedef enum ff_evlog_sync {
+    FF_EVLOG_SYNC_EACH_BATCH, /* fsync before append returns (group commit); safe default */
+    FF_EVLOG_SYNC_INTERVAL,   /* fsync every sync_interval_ms in the background: a crash of
+                                 the machine (not of the process) may lose that much */
+} ff_evlog_sync;
+
+typedef struct ff_evlog_opts {
+    const char *dir;           /* created if missing */
+    uint64_t segment_bytes;    /* roll to a new segment past this; 0 = 128 MiB */
+    ff_evlog_sync sync;
+    uint32_t sync_interval_ms; /* for FF_EVLOG_SYNC_INTERVAL; 0 = 200 */
+    uint64_t retain_bytes;     /* delete oldest sealed segments past this total; 0 = keep */
+    uint64_t retain_ms;        /* delete sealed segments older than this; 0 = keep */
+    bool read_only;            /* no lock, no recovery writes: for dump/verify */
+} ff_evlog_opts;
+
+/* A record is [u32 little-endian length][bytes]; a payload is records back
+ * to back. ff_evlog_payload_add appends one record to a payload buffer. */
+#define FF_EVLOG_MAX_FRAME_BYTES (64u * 1024 * 1024)
+
+typedef struct ff_evlog_stats {
+    uint64_t next_offset;    /* offset the next record will get */
+    uint64_t durable_offset; /* records below this survive a crash */
+    uint64_t first_offset;   /* oldest record still retained */
+    uint64_t bytes;          /* total size of all segments */
+    uint32_t n_segments;
+    uint64_t n_syncs;
+    uint64_t sync_ns_total;
+    uint64_t sync_ns_max;
+    uint64_t truncated_bytes_at_open; /* torn tail removed by recovery */
+    bool failed;
+} ff_evlog_stats;
+
+/* Lifecycle */
+ff_rc ff_evlog_open(const ff_evlog_opts *opts, ff_evlog **out, ff_err *err);
+void ff_evlog_close(ff_evlog *log); /* NULL is a no-op; syncs what was written */
+
+/* Append n_records records (payload as above). On FF_OK the records are
+ * durable per the sync policy and got offsets first_offset_out ..
+ * first_offset_out + n_records - 1. */
+ff_rc ff_evlog_append(ff_evlog *log, const void *payload, size_t len, uint32_t n_records,
+                      uint64_t *first_offset_out, ff_err *err);
+
+/* Apply retention now (also done when a segment rolls). */
+ff_rc ff_evlog_retain(ff_evlog *log, ff_err *err);
+
+/* Reading. A cursor returns one record at a time. FF_EOF at the durable tail;
+ * calling next again later continues (tail following). */
+ff_rc ff_evlog_cursor_open(ff_evlog *log, uint64_t from_offset, ff_evlog_cursor **out,
+                           ff_err *err);
+ff_rc ff_evlog_cursor_next(ff_evlog_cursor *cur, uint64_t *offset_out, const void **rec_out,
+                           size_t *len_out, ff_err *err);
+void ff_evlog_cursor_close(ff_evlog_cursor *cur);
+
+/* Block until durable_offset > after_offset or timeout; FF_EAGAIN on timeout. */
+ff_rc ff_evlog_wait(ff_evlog *log, uint64_t after_offset, uint32_t timeout_ms);
+
+/* Verify every frame of every segment: CRCs, dense offsets, record framing.
+ * Returns FF_ECORRUPT with the segment, byte position and reason in err. */
+ff_rc ff_evlog_verify(ff_evlog *log, uint64_t *n_records_out, ff_err *err);
+
+/* Introspection */
+void ff_evlog_stats_get(ff_evlog *log, ff_evlog_stats *out);
+
+#endif /* FF_EVLOG_H */
