@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Run every libFuzzer target in BUILD_DIR for SECONDS each, starting from a
+# scratch copy of its checked-in corpus (so CI never edits the repo). A crash
+# fails the run and leaves the input in tests/fuzz/artifacts/: add it to
+# tests/fuzz/corpus/<target>/ so fuzz-replay keeps testing it.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+BUILD_DIR=${1:-build-fuzz}
+SECONDS_EACH=${2:-30}
+mkdir -p tests/fuzz/artifacts
+rc=0
+found=0
+for bin in "$BUILD_DIR"/fuzz_*; do
+  [[ -x "$bin" && "$bin" != *_replay ]] || continue
+  found=1
+  name=$(basename "$bin")
+  work=$(mktemp -d)
+  cp -r "tests/fuzz/corpus/$name/." "$work/" 2>/dev/null || true
+  echo "fuzzing $name for ${SECONDS_EACH}s"
+  if ! ASAN_OPTIONS=detect_leaks=1 "$bin" -max_total_time="$SECONDS_EACH" -timeout=10 \
+      -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1 \
+      -artifact_prefix="tests/fuzz/artifacts/${name}-" "$work" >"$work.log" 2>&1; then
+    echo "FUZZ FAILURE in $name:"
+    tail -40 "$work.log"
+    rc=1
+  else
+    grep -E "stat::number_of_executed_units|Done" "$work.log" | tail -2
+  fi
+  rm -rf "$work" "$work.log"
+done
+if ((found == 0)); then
+  echo "no fuzz targets built in $BUILD_DIR"
+  exit 1
+fi
+exit $rc

@@ -1,0 +1,63 @@
+/* footfall.c -- entry point: dispatches to the subcommands. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/ff_cli.h"
+#include "core/ff_log.h"
+
+#ifndef FF_VERSION
+#define FF_VERSION "dev"
+#endif
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "footfall %s -- real-time user-behaviour analytics for shops and payment flows\n\n"
+            "Usage: footfall COMMAND [options]\n\n"
+            "Commands:\n"
+            "  serve        run the collector: Segment-compatible HTTP ingest into the log\n"
+            "  demo         serve + simulated shop traffic + a live line of figures\n"
+            "  simulate     send simulated shop traffic to a running server\n"
+            "  keys create  make a write, read or admin key (printed once, stored hashed)\n"
+            "  keys list    show keys (ids, kinds, names; never the keys)\n"
+            "  keys revoke  revoke a key by id\n"
+            "  log dump     print stored events as NDJSON\n"
+            "  log verify   check every record of the event log\n"
+            "  config dump  print the effective configuration\n"
+            "  config docs  print docs/options.md (generated from the option table)\n"
+            "  version      print the version\n\n"
+            "`footfall COMMAND --help` shows each command's options.\n",
+            FF_VERSION);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+        usage(stdout);
+        return 0;
+    }
+    if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
+        printf("footfall %s\n", FF_VERSION);
+        return 0;
+    }
+    if (!strcmp(cmd, "serve"))
+        return ff_cmd_serve(argc - 2, argv + 2);
+    if (!strcmp(cmd, "demo"))
+        return ff_cmd_demo(argc - 2, argv + 2);
+    if (!strcmp(cmd, "simulate"))
+        return ff_cmd_simulate(argc - 2, argv + 2);
+    if (!strcmp(cmd, "keys"))
+        return ff_cmd_keys(argc - 2, argv + 2);
+    if (!strcmp(cmd, "log"))
+        return ff_cmd_log(argc - 2, argv + 2);
+    if (!strcmp(cmd, "config"))
+        return ff_cmd_config(argc - 2, argv + 2);
+    fprintf(stderr, "footfall: unknown command '%s'\n\n", cmd);
+    usage(stderr);
+    return 2;
+}

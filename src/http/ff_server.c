@@ -1,0 +1,807 @@
+/* ff_server.c -- see ff_server.h. */
+#include "http/ff_server.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <openssl/evp.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "auth/ff_keys.h"
+#include "collect/ff_collect.h"
+#include "core/ff_arena.h"
+#include "core/ff_buf.h"
+#include "core/ff_clock.h"
+#include "core/ff_json.h"
+#include "core/ff_log.h"
+#include "core/ff_mem.h"
+#include "evlog/ff_evlog.h"
+#include "http/ff_ratelimit.h"
+
+#define ARENA_CHUNK_BYTES (256u * 1024)
+#define HEADER_POOL_BYTES (20u * 1024) /* request line + headers: 431/414 beyond */
+
+enum { N_LAT_BUCKETS = 12 };
+static const double lat_bounds_s[N_LAT_BUCKETS] = {0.0005, 0.001, 0.002, 0.005, 0.01, 0.02,
+                                                   0.05,   0.1,   0.25,  0.5,   1.0,  5.0};
+
+typedef enum route {
+    R_NONE,
+    R_INGEST,
+    R_HEALTH,
+    R_METRICS,
+} route;
+
+struct ff_server {
+    ff_config cfg;
+    ff_evlog *log;
+    ff_keys *keys;
+    ff_collect *collect;
+    ff_ratelimit *rl;
+    struct MHD_Daemon *mhd;
+    int listen_fd;
+    char url[300];
+    size_t max_body_bytes;
+    int64_t started_ms;
+    int64_t last_retain_ms;
+
+    _Atomic uint64_t n_req_by_status[6]; /* 1xx..5xx by first digit */
+    _Atomic uint64_t n_events_accepted;
+    _Atomic uint64_t n_events_rejected;
+    _Atomic uint64_t n_requests_ok;
+    _Atomic uint64_t n_requests_failed;
+    _Atomic uint64_t n_auth_failed;
+    _Atomic uint64_t n_rate_limited;
+    _Atomic uint64_t lat_buckets[N_LAT_BUCKETS + 1];
+    _Atomic uint64_t lat_count;
+    _Atomic uint64_t lat_sum_us;
+    _Atomic uint64_t bytes_in;
+};
+
+/* Per connection, reused across keep-alive requests. */
+typedef struct conn {
+    ff_arena arena;
+    ff_buf body;
+    route rt;
+    ff_collect_call call;
+    uint64_t start_ns;
+    bool responded; /* an answer is queued: discard the rest of the body */
+    bool started;
+} conn;
+
+/* ---- small helpers ------------------------------------------------------- */
+
+static bool route_ingest(const char *url, ff_collect_call *call)
+{
+    static const struct {
+        const char *path;
+        ff_collect_call call;
+    } map[] = {
+        {"/v1/batch", FF_CALL_BATCH},   {"/v1/b", FF_CALL_BATCH},
+        {"/v1/track", FF_CALL_TRACK},   {"/v1/t", FF_CALL_TRACK},
+        {"/v1/page", FF_CALL_PAGE},     {"/v1/p", FF_CALL_PAGE},
+        {"/v1/screen", FF_CALL_SCREEN}, {"/v1/s", FF_CALL_SCREEN},
+        {"/v1/identify", FF_CALL_IDENTIFY}, {"/v1/i", FF_CALL_IDENTIFY},
+        {"/v1/group", FF_CALL_GROUP},   {"/v1/g", FF_CALL_GROUP},
+        {"/v1/alias", FF_CALL_ALIAS},   {"/v1/a", FF_CALL_ALIAS},
+    };
+    size_t len = strlen(url);
+    if (len > 1 && url[len - 1] == '/')
+        len--; /* tolerate a trailing slash */
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++) {
+        if (strlen(map[i].path) == len && strncmp(map[i].path, url, len) == 0) {
+            *call = map[i].call;
+            return true;
+        }
+    }
+    return false;
+}
+
+static route route_of(const char *url, ff_collect_call *call)
+{
+    if (route_ingest(url, call))
+        return R_INGEST;
+    if (!strcmp(url, "/healthz"))
+        return R_HEALTH;
+    if (!strcmp(url, "/metrics"))
+        return R_METRICS;
+    return R_NONE;
+}
+
+static void count_status(ff_server *s, unsigned status)
+{
+    unsigned d = status / 100;
+    if (d < 6)
+        atomic_fetch_add(&s->n_req_by_status[d], 1);
+}
+
+static void add_cors(ff_server *s, struct MHD_Connection *c, struct MHD_Response *r)
+{
+    const char *origin = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin");
+    if (!strcmp(s->cfg.cors_origins, "*")) {
+        MHD_add_response_header(r, "Access-Control-Allow-Origin", "*");
+    } else if (origin) {
+        MHD_add_response_header(r, "Access-Control-Allow-Origin", origin);
+        MHD_add_response_header(r, "Vary", "Origin");
+    }
+}
+
+static bool origin_allowed(ff_server *s, struct MHD_Connection *c)
+{
+    if (!strcmp(s->cfg.cors_origins, "*"))
+        return true;
+    const char *origin = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin");
+    if (!origin)
+        return true; /* not a browser request */
+    size_t ol = strlen(origin);
+    const char *p = s->cfg.cors_origins;
+    while (*p) {
+        while (*p == ' ' || *p == ',')
+            p++;
+        const char *e = p;
+        while (*e && *e != ',')
+            e++;
+        const char *t = e;
+        while (t > p && t[-1] == ' ')
+            t--;
+        if ((size_t)(t - p) == ol && strncmp(p, origin, ol) == 0)
+            return true;
+        p = e;
+    }
+    return false;
+}
+
+static enum MHD_Result respond(ff_server *s, struct MHD_Connection *c, unsigned status,
+                               const char *ctype, const char *body, size_t len,
+                               const char *const *extra_headers, bool cors)
+{
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
+    if (!r)
+        return MHD_NO;
+    if (ctype)
+        MHD_add_response_header(r, "Content-Type", ctype);
+    MHD_add_response_header(r, "Cache-Control", "no-store");
+    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+    for (int i = 0; extra_headers && extra_headers[i]; i += 2)
+        MHD_add_response_header(r, extra_headers[i], extra_headers[i + 1]);
+    if (cors)
+        add_cors(s, c, r);
+    enum MHD_Result ret = MHD_queue_response(c, status, r);
+    MHD_destroy_response(r);
+    count_status(s, status);
+    return ret;
+}
+
+/* {"success":false,"code":CODE,"message":MSG} */
+static enum MHD_Result respond_error(ff_server *s, struct MHD_Connection *c, unsigned status,
+                                     const char *code, const char *msg,
+                                     const char *const *extra_headers)
+{
+    ff_buf b;
+    ff_buf_init(&b, 4096);
+    ff_buf_adds(&b, "{\"success\":false,\"code\":");
+    ff_json_write_str(&b, code, strlen(code));
+    ff_buf_adds(&b, ",\"message\":");
+    ff_json_write_str(&b, msg, strlen(msg));
+    ff_buf_adds(&b, "}");
+    enum MHD_Result r = respond(s, c, status, "application/json", b.data ? b.data : "{}",
+                                b.data ? b.len : 2, extra_headers, true);
+    ff_buf_fini(&b);
+    atomic_fetch_add(&s->n_requests_failed, 1);
+    return r;
+}
+
+/* Write key from "Authorization: Basic base64(key:)". Returns length or 0. */
+static size_t basic_auth_key(const char *hdr, char *out, size_t out_size)
+{
+    if (!hdr || strncasecmp(hdr, "Basic ", 6) != 0)
+        return 0;
+    const char *b64 = hdr + 6;
+    while (*b64 == ' ')
+        b64++;
+    size_t l = strlen(b64);
+    if (l == 0 || l > 400 || l % 4 != 0)
+        return 0;
+    unsigned char dec[304];
+    int n = EVP_DecodeBlock(dec, (const unsigned char *)b64, (int)l);
+    if (n < 0)
+        return 0;
+    /* EVP_DecodeBlock counts padding bytes as zeros: drop them. */
+    if (l >= 1 && b64[l - 1] == '=')
+        n--;
+    if (l >= 2 && b64[l - 2] == '=')
+        n--;
+    size_t kl = 0;
+    while (kl < (size_t)n && dec[kl] != ':')
+        kl++;
+    if (kl == 0 || kl >= out_size)
+        return 0;
+    memcpy(out, dec, kl);
+    out[kl] = 0;
+    return kl;
+}
+
+static void peer_ip(struct MHD_Connection *c, char *buf, size_t n)
+{
+    buf[0] = 0;
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (!ci || !ci->client_addr)
+        return;
+    const struct sockaddr *sa = ci->client_addr;
+    if (sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, buf, (socklen_t)n);
+    else if (sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, buf, (socklen_t)n);
+}
+
+static void observe_latency(ff_server *s, uint64_t ns)
+{
+    double sec = (double)ns / 1e9;
+    int i = 0;
+    while (i < N_LAT_BUCKETS && sec > lat_bounds_s[i])
+        i++;
+    atomic_fetch_add(&s->lat_buckets[i], 1);
+    atomic_fetch_add(&s->lat_count, 1);
+    atomic_fetch_add(&s->lat_sum_us, ns / 1000);
+}
+
+/* ---- endpoints ------------------------------------------------------------- */
+
+static enum MHD_Result handle_metrics(ff_server *s, struct MHD_Connection *c)
+{
+    ff_buf b;
+    ff_buf_init(&b, 8u << 20);
+    ff_evlog_stats st;
+    ff_evlog_stats_get(s->log, &st);
+    ff_buf_printf(&b,
+                  "# HELP footfall_log_bytes Size of all event log segments.\n"
+                  "# TYPE footfall_log_bytes gauge\nfootfall_log_bytes %" PRIu64 "\n"
+                  "# TYPE footfall_log_segments gauge\nfootfall_log_segments %u\n"
+                  "# HELP footfall_log_next_offset Records ever appended (offset of the next).\n"
+                  "# TYPE footfall_log_next_offset gauge\nfootfall_log_next_offset %" PRIu64 "\n"
+                  "# TYPE footfall_log_durable_offset gauge\nfootfall_log_durable_offset %" PRIu64
+                  "\n"
+                  "# TYPE footfall_log_first_offset gauge\nfootfall_log_first_offset %" PRIu64 "\n"
+                  "# TYPE footfall_log_failed gauge\nfootfall_log_failed %d\n"
+                  "# TYPE footfall_log_truncated_at_open_bytes gauge\n"
+                  "footfall_log_truncated_at_open_bytes %" PRIu64 "\n"
+                  "# HELP footfall_fsync_seconds Time spent in fdatasync (group commit).\n"
+                  "# TYPE footfall_fsync_seconds summary\n"
+                  "footfall_fsync_seconds_sum %.6f\nfootfall_fsync_seconds_count %" PRIu64 "\n"
+                  "# TYPE footfall_fsync_seconds_max gauge\nfootfall_fsync_seconds_max %.6f\n",
+                  st.bytes, st.n_segments, st.next_offset, st.durable_offset, st.first_offset,
+                  st.failed ? 1 : 0, st.truncated_bytes_at_open, (double)st.sync_ns_total / 1e9,
+                  st.n_syncs, (double)st.sync_ns_max / 1e9);
+    ff_buf_adds(&b, "# HELP footfall_http_responses_total HTTP answers by status class.\n"
+                    "# TYPE footfall_http_responses_total counter\n");
+    for (int d = 1; d < 6; d++)
+        ff_buf_printf(&b, "footfall_http_responses_total{class=\"%dxx\"} %" PRIu64 "\n", d,
+                      atomic_load(&s->n_req_by_status[d]));
+    ff_buf_printf(&b,
+                  "# TYPE footfall_auth_failures_total counter\nfootfall_auth_failures_total "
+                  "%" PRIu64 "\n# TYPE footfall_rate_limited_total counter\n"
+                  "footfall_rate_limited_total %" PRIu64 "\n"
+                  "# TYPE footfall_request_bytes_total counter\nfootfall_request_bytes_total "
+                  "%" PRIu64 "\n",
+                  atomic_load(&s->n_auth_failed), atomic_load(&s->n_rate_limited),
+                  atomic_load(&s->bytes_in));
+    ff_buf_adds(&b, "# HELP footfall_ingest_seconds Time from request start to answer.\n"
+                    "# TYPE footfall_ingest_seconds histogram\n");
+    uint64_t cum = 0;
+    for (int i = 0; i < N_LAT_BUCKETS; i++) {
+        cum += atomic_load(&s->lat_buckets[i]);
+        ff_buf_printf(&b, "footfall_ingest_seconds_bucket{le=\"%g\"} %" PRIu64 "\n",
+                      lat_bounds_s[i], cum);
+    }
+    cum += atomic_load(&s->lat_buckets[N_LAT_BUCKETS]);
+    ff_buf_printf(&b,
+                  "footfall_ingest_seconds_bucket{le=\"+Inf\"} %" PRIu64 "\n"
+                  "footfall_ingest_seconds_sum %.6f\nfootfall_ingest_seconds_count %" PRIu64 "\n",
+                  cum, (double)atomic_load(&s->lat_sum_us) / 1e6, atomic_load(&s->lat_count));
+    ff_buf_printf(&b, "# TYPE footfall_uptime_seconds gauge\nfootfall_uptime_seconds %.3f\n",
+                  (double)(ff_clock_now_ms() - s->started_ms) / 1e3);
+    ff_collect_metrics(s->collect, &b);
+    enum MHD_Result r = respond(s, c, 200, "text/plain; version=0.0.4; charset=utf-8",
+                                b.data ? b.data : "", b.len, NULL, false);
+    ff_buf_fini(&b);
+    return r;
+}
+
+static enum MHD_Result handle_health(ff_server *s, struct MHD_Connection *c)
+{
+    ff_evlog_stats st;
+    ff_evlog_stats_get(s->log, &st);
+    char body[256];
+    int n = snprintf(body, sizeof body,
+                     "{\"status\":\"%s\",\"log_next_offset\":%" PRIu64
+                     ",\"log_durable_offset\":%" PRIu64 "}",
+                     st.failed ? "failed" : "ok", st.next_offset, st.durable_offset);
+    return respond(s, c, st.failed ? 503 : 200, "application/json", body, (size_t)n, NULL,
+                   false);
+}
+
+static enum MHD_Result handle_ingest(ff_server *s, struct MHD_Connection *c, conn *k)
+{
+    char key_buf[256];
+    size_t key_len = basic_auth_key(
+        MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization"), key_buf,
+        sizeof key_buf);
+    ff_key_kind kind;
+    if (key_len) {
+        /* A key in the header is checked before the body is even parsed. */
+        if (ff_keys_check(s->keys, key_buf, key_len, &kind) != FF_OK) {
+            atomic_fetch_add(&s->n_auth_failed, 1);
+            return respond_error(s, c, 401, "invalid_key", "unknown or revoked write key", NULL);
+        }
+        if (kind != FF_KEY_WRITE) {
+            atomic_fetch_add(&s->n_auth_failed, 1);
+            return respond_error(s, c, 403, "wrong_key_kind",
+                                 "this key cannot send events: use a write key", NULL);
+        }
+    }
+    char ip[64];
+    peer_ip(c, ip, sizeof ip);
+    ff_collect_req req = {
+        .call = k->call,
+        .content_type = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type"),
+        .content_encoding = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Encoding"),
+        .body = k->body.data ? k->body.data : "",
+        .body_len = k->body.len,
+        .peer_ip = ip,
+        .user_agent = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "User-Agent"),
+        .received_at_ms = ff_clock_now_ms(),
+    };
+    ff_collect_out out;
+    ff_rc rc = ff_collect_decode(s->collect, &req, &k->arena, &out);
+    if (rc != FF_OK) {
+        static const char *const hdrs[] = {"Retry-After", "1", NULL};
+        return respond_error(s, c, 503, "overloaded", "server out of memory; retry later", hdrs);
+    }
+    enum MHD_Result ret;
+    if (!key_len) {
+        /* Body key: needs a parsed body; a body that failed to parse is
+         * answered as such (its key cannot be known). */
+        if (out.status) {
+            ret = respond_error(s, c, (unsigned)out.status, out.code, out.message, NULL);
+            goto done;
+        }
+        if (!out.write_key || ff_keys_check(s->keys, out.write_key, out.write_key_len, &kind)) {
+            atomic_fetch_add(&s->n_auth_failed, 1);
+            ret = out.write_key ? respond_error(s, c, 401, "invalid_key",
+                                                "unknown or revoked write key", NULL)
+                                : respond_error(s, c, 401, "missing_key",
+                                                "no write key: send Authorization: Basic "
+                                                "base64(writeKey:) or writeKey in the body",
+                                                NULL);
+            goto done;
+        }
+        if (kind != FF_KEY_WRITE) {
+            atomic_fetch_add(&s->n_auth_failed, 1);
+            ret = respond_error(s, c, 403, "wrong_key_kind",
+                                "this key cannot send events: use a write key", NULL);
+            goto done;
+        }
+    }
+    if (out.status) {
+        ret = respond_error(s, c, (unsigned)out.status, out.code, out.message, NULL);
+        goto done;
+    }
+    if (out.n_records) {
+        ff_err err = {0};
+        rc = ff_evlog_append(s->log, out.payload.data, out.payload.len, out.n_records, NULL,
+                             &err);
+        if (rc) {
+            ff_collect_finish(s->collect, &out, false);
+            FF_LOG(FF_LOG_ERROR, "http", "append failed: %s", err.msg);
+            static const char *const hdrs[] = {"Retry-After", "5", NULL};
+            ret = respond_error(s, c, 503, "log_unavailable",
+                                "the event log cannot take writes now; nothing was stored, retry",
+                                hdrs);
+            goto done;
+        }
+    }
+    ff_collect_finish(s->collect, &out, true);
+    atomic_fetch_add(&s->n_events_accepted, out.n_records);
+    atomic_fetch_add(&s->n_events_rejected, out.n_rejected);
+    atomic_fetch_add(&s->n_requests_ok, 1);
+    {
+        ff_buf b;
+        ff_buf_init(&b, 0);
+        ff_buf_printf(&b, "{\"success\":true,\"accepted\":%u,\"duplicates\":%u,\"dropped\":%u",
+                      out.n_records, out.n_duplicates, out.n_dropped);
+        if (out.n_rejected) {
+            ff_buf_adds(&b, ",\"rejected\":");
+            ff_buf_add(&b, out.rejected.data, out.rejected.len);
+        }
+        ff_buf_addc(&b, '}');
+        ret = respond(s, c, 200, "application/json", b.data, b.len, NULL, true);
+        ff_buf_fini(&b);
+    }
+done:
+    ff_collect_out_fini(s->collect, &out);
+    return ret;
+}
+
+/* ---- libmicrohttpd callbacks ----------------------------------------------- */
+
+static void on_connection(void *cls, struct MHD_Connection *connection, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe)
+{
+    ff_server *s = cls;
+    (void)connection;
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        conn *k = ff_calloc(1, sizeof *k);
+        if (k) {
+            ff_arena_init(&k->arena, ARENA_CHUNK_BYTES, 64u << 20);
+            ff_buf_init(&k->body, s->max_body_bytes);
+        }
+        *socket_context = k;
+    } else if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+        conn *k = *socket_context;
+        if (k) {
+            ff_arena_fini(&k->arena);
+            ff_buf_fini(&k->body);
+            ff_free(k);
+        }
+        *socket_context = NULL;
+    }
+}
+
+static void on_completed(void *cls, struct MHD_Connection *connection, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    (void)cls;
+    (void)connection;
+    (void)toe;
+    conn *k = *con_cls;
+    if (k) {
+        ff_arena_reset(&k->arena);
+        ff_buf_reset(&k->body);
+        if (k->body.cap > 256 * 1024) /* do not keep a huge buffer per idle connection */
+            ff_buf_fini(&k->body);
+        k->started = false;
+        k->responded = false;
+    }
+    *con_cls = NULL;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload_data, size_t *upload_data_size,
+                                  void **con_cls)
+{
+    ff_server *s = cls;
+    (void)version;
+    if (*con_cls == NULL) {
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+        conn *k = ci ? ci->socket_context : NULL;
+        if (!k)
+            return MHD_NO;
+        *con_cls = k;
+        k->started = true;
+        k->responded = false;
+        k->start_ns = ff_clock_mono_ns();
+        ff_buf_reset(&k->body);
+        k->rt = route_of(url, &k->call);
+        bool is_post = !strcmp(method, "POST");
+        switch (k->rt) {
+        case R_NONE:
+            k->responded = true;
+            return respond_error(s, c, 404, "not_found", "no such endpoint", NULL);
+        case R_HEALTH:
+        case R_METRICS:
+            if (strcmp(method, "GET") && strcmp(method, "HEAD")) {
+                static const char *const allow[] = {"Allow", "GET, HEAD", NULL};
+                k->responded = true;
+                return respond_error(s, c, 405, "method_not_allowed", "use GET", allow);
+            }
+            return MHD_YES;
+        case R_INGEST:
+            break;
+        }
+        if (!strcmp(method, "OPTIONS")) {
+            k->responded = true;
+            if (!origin_allowed(s, c))
+                return respond_error(s, c, 403, "origin_not_allowed",
+                                     "this origin may not send events", NULL);
+            static const char *const pre[] = {
+                "Access-Control-Allow-Methods", "POST, OPTIONS",
+                "Access-Control-Allow-Headers",
+                "Authorization, Content-Type, Content-Encoding, X-Retry-Count",
+                "Access-Control-Max-Age", "86400", NULL};
+            return respond(s, c, 204, NULL, "", 0, pre, true);
+        }
+        if (!is_post) {
+            static const char *const allow[] = {"Allow", "POST, OPTIONS", NULL};
+            k->responded = true;
+            return respond_error(s, c, 405, "method_not_allowed", "use POST", allow);
+        }
+        if (!origin_allowed(s, c)) {
+            k->responded = true;
+            return respond_error(s, c, 403, "origin_not_allowed",
+                                 "this origin may not send events", NULL);
+        }
+        if (s->rl) {
+            char ip[64];
+            peer_ip(c, ip, sizeof ip);
+            uint32_t retry_s = 0;
+            if (!ff_ratelimit_take(s->rl, ip, ff_clock_mono_ns(), &retry_s)) {
+                char ra[16];
+                snprintf(ra, sizeof ra, "%u", retry_s ? retry_s : 1);
+                const char *const hdrs[] = {"Retry-After", ra, NULL};
+                atomic_fetch_add(&s->n_rate_limited, 1);
+                k->responded = true;
+                return respond_error(s, c, 429, "rate_limited",
+                                     "too many requests from this address; retry later", hdrs);
+            }
+        }
+        const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
+        if (cl) {
+            char *end;
+            errno = 0;
+            unsigned long long n = strtoull(cl, &end, 10);
+            if (errno || *end || n > s->max_body_bytes) {
+                k->responded = true;
+                return respond_error(s, c, 413, "body_too_large",
+                                     "request body is over the limit (max-body-kb)", NULL);
+            }
+        }
+        return MHD_YES;
+    }
+    conn *k = *con_cls;
+    if (*upload_data_size) {
+        size_t n = *upload_data_size;
+        *upload_data_size = 0;
+        if (k->responded)
+            return MHD_YES; /* discarding the rest of a refused body */
+        atomic_fetch_add(&s->bytes_in, n);
+        if (ff_clock_mono_ns() - k->start_ns > s->cfg.body_timeout_s * 1000000000ull) {
+            k->responded = true;
+            return respond_error(s, c, 408, "body_timeout",
+                                 "the request body did not arrive in time", NULL);
+        }
+        if (k->rt != R_INGEST)
+            return MHD_YES; /* GET endpoints ignore bodies */
+        if (ff_buf_add(&k->body, upload_data, n) != FF_OK) {
+            k->responded = true;
+            return respond_error(s, c, 413, "body_too_large",
+                                 "request body is over the limit (max-body-kb)", NULL);
+        }
+        return MHD_YES;
+    }
+    if (k->responded)
+        return MHD_YES;
+    k->responded = true;
+    switch (k->rt) {
+    case R_HEALTH:
+        return handle_health(s, c);
+    case R_METRICS:
+        return handle_metrics(s, c);
+    case R_INGEST: {
+        enum MHD_Result r = handle_ingest(s, c, k);
+        observe_latency(s, ff_clock_mono_ns() - k->start_ns);
+        return r;
+    }
+    case R_NONE:
+        break;
+    }
+    return MHD_NO;
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    char msg[512];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    msg[strcspn(msg, "\n")] = 0;
+    FF_LOG(FF_LOG_DEBUG, "http", "libmicrohttpd: %s", msg);
+}
+
+/* ---- lifecycle ------------------------------------------------------------- */
+
+static ff_rc listen_on(const char *spec, int *fd_out, char *url, size_t url_n, ff_err *err)
+{
+    char host[256];
+    const char *colon = strrchr(spec, ':');
+    if (!colon || colon == spec)
+        return FF_ERR_SET(err, FF_EINVAL, "--listen must be HOST:PORT, got '%s'", spec);
+    size_t hl = (size_t)(colon - spec);
+    if (hl >= sizeof host)
+        return FF_ERR_SET(err, FF_EINVAL, "--listen host is too long");
+    memcpy(host, spec, hl);
+    host[hl] = 0;
+    if (host[0] == '[' && hl > 2 && host[hl - 1] == ']') {
+        memmove(host, host + 1, hl - 2);
+        host[hl - 2] = 0;
+    }
+    const char *port = colon + 1;
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+    struct addrinfo *ai = NULL;
+    int g = getaddrinfo(host, port, &hints, &ai);
+    if (g != 0)
+        return FF_ERR_SET(err, FF_EINVAL, "cannot resolve --listen %s: %s", spec, gai_strerror(g));
+    int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        freeaddrinfo(ai);
+        return FF_ERR_SYS(err, FF_EIO, "socket");
+    }
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, 1024) != 0) {
+        int e = errno;
+        close(fd);
+        freeaddrinfo(ai);
+        errno = e;
+        return FF_ERR_SYS(err, FF_EIO, "cannot listen on %s", spec);
+    }
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    getsockname(fd, (struct sockaddr *)&ss, &sl);
+    char addr[INET6_ADDRSTRLEN] = "";
+    unsigned p = 0;
+    if (ss.ss_family == AF_INET) {
+        struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+        inet_ntop(AF_INET, &in->sin_addr, addr, sizeof addr);
+        p = ntohs(in->sin_port);
+        snprintf(url, url_n, "http://%s:%u", addr, p);
+    } else {
+        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+        inet_ntop(AF_INET6, &in6->sin6_addr, addr, sizeof addr);
+        p = ntohs(in6->sin6_port);
+        snprintf(url, url_n, "http://[%s]:%u", addr, p);
+    }
+    freeaddrinfo(ai);
+    *fd_out = fd;
+    return FF_OK;
+}
+
+/* Refill the dedupe window from the newest records of the log. */
+static void seed_dedupe(ff_server *s)
+{
+    ff_evlog_stats st;
+    ff_evlog_stats_get(s->log, &st);
+    uint64_t from = st.next_offset > s->cfg.dedupe_capacity
+                        ? st.next_offset - s->cfg.dedupe_capacity
+                        : 0;
+    ff_evlog_cursor *cur;
+    if (ff_evlog_cursor_open(s->log, from, &cur, NULL) != FF_OK)
+        return;
+    uint64_t off, n = 0;
+    const void *rec;
+    size_t len;
+    ff_err err = {0};
+    ff_rc rc;
+    uint64_t t0 = ff_clock_mono_ns();
+    while ((rc = ff_evlog_cursor_next(cur, &off, &rec, &len, &err)) == FF_OK) {
+        ff_collect_seed_dedupe(s->collect, rec, len);
+        n++;
+    }
+    if (rc != FF_EOF)
+        FF_LOG(FF_LOG_ERROR, "http", "reading the log for dedupe stopped: %s", err.msg);
+    ff_evlog_cursor_close(cur);
+    FF_LOG(FF_LOG_INFO, "http", "dedupe window refilled from %" PRIu64 " records in %.1f ms", n,
+           (double)(ff_clock_mono_ns() - t0) / 1e6);
+}
+
+ff_rc ff_server_open(const ff_config *cfg, ff_server **out, ff_err *err)
+{
+    *out = NULL;
+    ff_server *s = ff_calloc(1, sizeof *s);
+    if (!s)
+        return FF_ERR_SET(err, FF_ENOMEM, "out of memory");
+    s->cfg = *cfg;
+    s->listen_fd = -1;
+    s->started_ms = ff_clock_now_ms();
+    s->max_body_bytes = (size_t)cfg->max_body_kb * 1024;
+    ff_rc rc = ff_keys_open(cfg->data, &s->keys, err);
+    if (rc)
+        goto fail;
+    char logdir[1100];
+    snprintf(logdir, sizeof logdir, "%s/log", cfg->data);
+    ff_evlog_opts lo = {
+        .dir = logdir,
+        .segment_bytes = cfg->segment_mb << 20,
+        .sync = cfg->fsync == FF_FSYNC_INTERVAL ? FF_EVLOG_SYNC_INTERVAL
+                                                : FF_EVLOG_SYNC_EACH_BATCH,
+        .sync_interval_ms = (uint32_t)cfg->fsync_interval_ms,
+        .retain_bytes = cfg->retain_mb << 20,
+        .retain_ms = cfg->retain_hours * 3600ull * 1000,
+    };
+    rc = ff_evlog_open(&lo, &s->log, err);
+    if (rc)
+        goto fail;
+    ff_collect_opts co;
+    ff_collect_opts_default(&co);
+    co.max_body_bytes = s->max_body_bytes;
+    co.max_batch_bytes = (size_t)cfg->max_batch_kb * 1024;
+    co.max_event_bytes = (size_t)cfg->max_event_kb * 1024;
+    co.max_batch_events = (uint32_t)cfg->max_batch_events;
+    co.ip_mode = cfg->ip_mode == FF_IPOPT_DROP ? FF_COLLECT_IP_DROP : FF_COLLECT_IP_TRUNCATE;
+    co.dedupe_window_ms = (int64_t)cfg->dedupe_hours * 3600 * 1000;
+    co.dedupe_capacity = (uint32_t)cfg->dedupe_capacity;
+    rc = ff_collect_new(&co, &s->collect, err);
+    if (rc)
+        goto fail;
+    seed_dedupe(s);
+    if (cfg->rate_limit) {
+        rc = ff_ratelimit_new((double)cfg->rate_limit, (double)cfg->rate_limit * 2, &s->rl, err);
+        if (rc)
+            goto fail;
+    }
+    rc = listen_on(cfg->listen, &s->listen_fd, s->url, sizeof s->url, err);
+    if (rc)
+        goto fail;
+    s->mhd = MHD_start_daemon(
+        MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG, 0,
+        NULL, NULL, on_request, s, MHD_OPTION_LISTEN_SOCKET, s->listen_fd,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned int)cfg->max_connections,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)cfg->header_timeout_s,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HEADER_POOL_BYTES,
+        MHD_OPTION_STRICT_FOR_CLIENT, (int)1, MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
+        MHD_OPTION_THREAD_STACK_SIZE, (size_t)(256 * 1024), MHD_OPTION_END);
+    if (!s->mhd) {
+        rc = FF_ERR_SET(err, FF_EIO, "cannot start the HTTP server on %s", cfg->listen);
+        goto fail;
+    }
+    *out = s;
+    return FF_OK;
+fail:
+    ff_server_close(s);
+    return rc;
+}
+
+void ff_server_close(ff_server *s)
+{
+    if (!s)
+        return;
+    if (s->mhd)
+        MHD_stop_daemon(s->mhd);
+    if (s->listen_fd >= 0)
+        close(s->listen_fd);
+    ff_collect_free(s->collect);
+    ff_evlog_close(s->log);
+    ff_keys_close(s->keys);
+    ff_ratelimit_free(s->rl);
+    ff_free(s);
+}
+
+const char *ff_server_url(const ff_server *s)
+{
+    return s->url;
+}
+
+void ff_server_tick(ff_server *s)
+{
+    ff_keys_maybe_reload(s->keys);
+    const int64_t retain_every_ms = 60 * 1000;
+    int64_t now = ff_clock_now_ms();
+    if (now - s->last_retain_ms > retain_every_ms) {
+        s->last_retain_ms = now;
+        ff_evlog_retain(s->log, NULL);
+    }
+}
+
+void ff_server_counts_get(ff_server *s, ff_server_counts *out)
+{
+    out->events_accepted = atomic_load(&s->n_events_accepted);
+    out->events_rejected = atomic_load(&s->n_events_rejected);
+    out->requests_ok = atomic_load(&s->n_requests_ok);
+    out->requests_failed = atomic_load(&s->n_requests_failed);
+    ff_evlog_stats st;
+    ff_evlog_stats_get(s->log, &st);
+    out->log_next_offset = st.next_offset;
+}
