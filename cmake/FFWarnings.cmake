@@ -14,3 +14,11 @@ if(FF_SANITIZE)
                       -fno-omit-frame-pointer)
   add_link_options(-fsanitize=address,undefined)
 endif()
+
+# libFuzzer builds: instrument every library for coverage (the fuzz targets
+# themselves add -fsanitize=fuzzer to get libFuzzer's main).
+option(FF_FUZZ "Build libFuzzer targets (needs clang)" OFF)
+if(FF_FUZZ)
+  add_compile_options(-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer)
+  add_link_options(-fsanitize=address,undefined)
+endif()

@@ -53,7 +53,8 @@ export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 step "asan tests" ctest_in build-asan
 step "fuzz build" env CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DFF_FUZZ=ON
-step "fuzz build targets" cmake --build build-fuzz -j"$JOBS"
+fuzz_targets=$(ls tests/fuzz/fuzz_*.c | xargs -n1 basename | sed 's/\.c$//')
+step "fuzz build targets" cmake --build build-fuzz -j"$JOBS" --target $fuzz_targets
 step "fuzz run" bash scripts/fuzz.sh build-fuzz "$FUZZ_SECONDS"
 
 if ((failed)); then

@@ -57,14 +57,17 @@ int ff_cmd_demo(int argc, char **argv)
     }
     ff_keys_close(keys);
     ff_server_tick(s); /* pick up the new keys */
+    ff_server_set_demo_key(s, wkey);
     printf("footfall demo\n"
            "  server     %s  (data in %s)\n"
            "  write key  %s\n"
            "  read key   %s\n"
            "  try        footfall log dump --data %s --from 0 --limit 5\n"
+           "  shop       %s/demo/  (a demo shop instrumented with the browser SDK)\n"
            "  metrics    %s/metrics\n"
            "Simulated shop traffic at %.0f events/s. Ctrl-C stops.\n\n",
-           ff_server_url(s), cfg.data, wkey, rkey, cfg.data, ff_server_url(s), cfg.rate);
+           ff_server_url(s), cfg.data, wkey, rkey, cfg.data, ff_server_url(s), ff_server_url(s),
+           cfg.rate);
     fflush(stdout);
 
     demo_sim d = {0};
@@ -97,12 +100,12 @@ int ff_cmd_demo(int argc, char **argv)
         ff_server_counts now;
         ff_server_counts_get(s, &now);
         uint64_t t = ff_clock_mono_ns();
-        double eps = (double)(now.events_accepted - prev.events_accepted) /
-                     ((double)(t - t_prev) / 1e9);
+        double eps =
+            (double)(now.events_accepted - prev.events_accepted) / ((double)(t - t_prev) / 1e9);
         printf("%sevents/s %7.0f | stored %10llu | rejected %6llu | failed requests %llu%s",
                tty ? "\r" : "", eps, (unsigned long long)now.log_next_offset,
-               (unsigned long long)now.events_rejected,
-               (unsigned long long)now.requests_failed, tty ? "   " : "\n");
+               (unsigned long long)now.events_rejected, (unsigned long long)now.requests_failed,
+               tty ? "   " : "\n");
         fflush(stdout);
         prev = now;
         t_prev = t;

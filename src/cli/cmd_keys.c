@@ -50,7 +50,8 @@ int ff_cmd_keys(int argc, char **argv)
             rc = 1;
         } else {
             printf("%s\n", key);
-            fprintf(stderr, "created %s key id=%s (the key is shown only now; it is stored hashed)\n",
+            fprintf(stderr,
+                    "created %s key id=%s (the key is shown only now; it is stored hashed)\n",
                     ff_key_kind_name((ff_key_kind)cfg.kind), id);
         }
     } else if (!strcmp(sub, "list")) {

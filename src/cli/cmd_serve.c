@@ -9,8 +9,8 @@ int ff_cmd_serve(int argc, char **argv)
 {
     ff_config cfg;
     int code, n_pos;
-    if (!ff_cli_load(&cfg, FF_CMD_SERVE, "footfall serve [--data DIR] [--listen HOST:PORT]",
-                     argc, argv, NULL, 0, &n_pos, &code))
+    if (!ff_cli_load(&cfg, FF_CMD_SERVE, "footfall serve [--data DIR] [--listen HOST:PORT]", argc,
+                     argv, NULL, 0, &n_pos, &code))
         return code;
     ff_cli_signals_block();
     ff_server *s;

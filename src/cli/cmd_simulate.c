@@ -17,10 +17,11 @@ typedef struct sim_thread {
 static void print_tick(const ff_sim_stats *st, void *ud)
 {
     (void)ud;
-    fprintf(stderr, "simulate: %.0fs sent=%llu accepted=%llu rejected=%llu failed=%llu rate=%.0f/s%s\n",
+    fprintf(stderr,
+            "simulate: %.0fs sent=%llu accepted=%llu rejected=%llu failed=%llu rate=%.0f/s%s\n",
             st->elapsed_s, (unsigned long long)st->n_sent, (unsigned long long)st->n_accepted,
-            (unsigned long long)st->n_rejected, (unsigned long long)st->n_failed,
-            st->rate_achieved, st->anomaly_active ? " [anomaly]" : "");
+            (unsigned long long)st->n_rejected, (unsigned long long)st->n_failed, st->rate_achieved,
+            st->anomaly_active ? " [anomaly]" : "");
 }
 
 static void *sim_main(void *p)

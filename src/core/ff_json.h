@@ -68,8 +68,8 @@ enum {
     /* string: an escaped lone surrogate (decoded as U+FFFD); on any member
      * node (whatever its type): the member's key had one. */
     FF_JSON_F_BAD_SURROGATE = 1u << 0,
-    FF_JSON_F_DUP_KEY = 1u << 1,       /* object: some key appears twice */
-    FF_JSON_F_SUBTREE_BAD = 1u << 2,   /* container: a descendant has a flag above */
+    FF_JSON_F_DUP_KEY = 1u << 1,     /* object: some key appears twice */
+    FF_JSON_F_SUBTREE_BAD = 1u << 2, /* container: a descendant has a flag above */
 };
 
 typedef struct ff_json ff_json;

@@ -324,7 +324,11 @@ static ff_rc seg_scan(int fd, uint64_t expect_base, scan_result *r, ff_err *err)
         return FF_ERR_SYS(err, FF_EIO, "read segment header");
     if ((size_t)n < sizeof sh || memcmp(sh, SEG_MAGIC, 8) != 0 || get_u32(sh + 8) != SEG_VERSION) {
         r->stop_reason = (size_t)n < sizeof sh ? "short segment header" : "bad segment header";
-        r->torn = (size_t)n < sizeof sh;
+        /* Short, or zeros with nothing after them: a crash while creating it. */
+        bool zeros = (size_t)n == sizeof sh && r->file_bytes == sizeof sh;
+        for (size_t i = 0; zeros && i < sizeof sh; i++)
+            zeros = sh[i] == 0;
+        r->torn = (size_t)n < sizeof sh || zeros;
         return FF_OK;
     }
     uint64_t pos = SEG_HDR_BYTES;
@@ -576,13 +580,24 @@ static ff_rc recover(ff_evlog *log, ff_err *err)
         close(fd);
         return rc;
     }
+    bool header_bad = r.stop_reason && strstr(r.stop_reason, "segment header");
+    if (header_bad && !r.torn) {
+        /* A full-size segment with a damaged header is not a crash artefact
+         * (headers are written and synced before any frame): stop and let a
+         * human decide rather than throw its records away. */
+        close(fd);
+        return FF_ERR_SET(err, FF_ECORRUPT,
+                          "%s has a damaged segment header; move it aside to start without it "
+                          "(its records are then lost) or restore it from a backup",
+                          path);
+    }
     if (r.stop_reason && !log->opts.read_only) {
         uint64_t cut = r.file_bytes - r.good_bytes;
         FF_LOG(FF_LOG_WARN, "evlog",
                "recovery: truncating %" PRIu64 " bytes at %s:%" PRIu64 " (%s); %" PRIu64
                " records before it are kept",
                cut, path, r.good_bytes, r.stop_reason, r.next_offset);
-        if (r.good_bytes == SEG_HDR_BYTES && strstr(r.stop_reason, "segment header")) {
+        if (header_bad) {
             /* The segment was being created when the crash came: redo it. */
             unsigned char h[SEG_HDR_BYTES] = {0};
             memcpy(h, SEG_MAGIC, 8);
@@ -591,6 +606,7 @@ static ff_rc recover(ff_evlog *log, ff_err *err)
                 close(fd);
                 return FF_ERR_SYS(err, FF_EIO, "rewrite segment header %s", path);
             }
+            r.good_bytes = SEG_HDR_BYTES;
         }
         if (ftruncate(fd, (off_t)r.good_bytes) != 0 || fsync(fd) != 0) {
             close(fd);
@@ -655,8 +671,8 @@ ff_rc ff_evlog_open(const ff_evlog_opts *opts, ff_evlog **out, ff_err *err)
             goto fail;
         }
         if (flock(log->lock_fd, LOCK_EX | LOCK_NB) != 0) {
-            rc = FF_ERR_SET(err, FF_ELOCKED,
-                            "log folder %s is in use by another footfall process", log->dir);
+            rc = FF_ERR_SET(err, FF_ELOCKED, "log folder %s is in use by another footfall process",
+                            log->dir);
             goto fail;
         }
     }
@@ -875,8 +891,7 @@ static ff_rc cursor_open_segment(ff_evlog_cursor *c, uint64_t offset, ff_err *er
     return FF_OK;
 }
 
-ff_rc ff_evlog_cursor_open(ff_evlog *log, uint64_t from_offset, ff_evlog_cursor **out,
-                           ff_err *err)
+ff_rc ff_evlog_cursor_open(ff_evlog *log, uint64_t from_offset, ff_evlog_cursor **out, ff_err *err)
 {
     ff_evlog_cursor *c = ff_calloc(1, sizeof *c);
     if (!c)
@@ -1011,7 +1026,8 @@ ff_rc ff_evlog_verify(ff_evlog *log, uint64_t *n_records_out, ff_err *err)
         seg_path(log, sl.bases[i], path, sizeof path);
         if (sl.bases[i] != expect) {
             rc = FF_ERR_SET(err, FF_ECORRUPT,
-                            "%s: segment starts at offset %" PRIu64 " but the previous one ends at %" PRIu64,
+                            "%s: segment starts at offset %" PRIu64
+                            " but the previous one ends at %" PRIu64,
                             path, sl.bases[i], expect);
             break;
         }

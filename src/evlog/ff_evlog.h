@@ -55,8 +55,8 @@ typedef enum ff_evlog_sync {
 } ff_evlog_sync;
 
 typedef struct ff_evlog_opts {
-    const char *dir;           /* created if missing */
-    uint64_t segment_bytes;    /* roll to a new segment past this; 0 = 128 MiB */
+    const char *dir;        /* created if missing */
+    uint64_t segment_bytes; /* roll to a new segment past this; 0 = 128 MiB */
     ff_evlog_sync sync;
     uint32_t sync_interval_ms; /* for FF_EVLOG_SYNC_INTERVAL; 0 = 200 */
     uint64_t retain_bytes;     /* delete oldest sealed segments past this total; 0 = keep */
@@ -96,8 +96,7 @@ ff_rc ff_evlog_retain(ff_evlog *log, ff_err *err);
 
 /* Reading. A cursor returns one record at a time. FF_EOF at the durable tail;
  * calling next again later continues (tail following). */
-ff_rc ff_evlog_cursor_open(ff_evlog *log, uint64_t from_offset, ff_evlog_cursor **out,
-                           ff_err *err);
+ff_rc ff_evlog_cursor_open(ff_evlog *log, uint64_t from_offset, ff_evlog_cursor **out, ff_err *err);
 ff_rc ff_evlog_cursor_next(ff_evlog_cursor *cur, uint64_t *offset_out, const void **rec_out,
                            size_t *len_out, ff_err *err);
 void ff_evlog_cursor_close(ff_evlog_cursor *cur);

@@ -48,8 +48,7 @@ void ff_ratelimit_free(ff_ratelimit *rl)
     ff_free(rl);
 }
 
-bool ff_ratelimit_take(ff_ratelimit *rl, const char *addr, uint64_t now_ns,
-                       uint32_t *retry_after_s)
+bool ff_ratelimit_take(ff_ratelimit *rl, const char *addr, uint64_t now_ns, uint32_t *retry_after_s)
 {
     size_t len = strlen(addr);
     if (len >= sizeof rl->buckets[0].addr)

@@ -25,10 +25,17 @@
 #include "core/ff_log.h"
 #include "core/ff_mem.h"
 #include "evlog/ff_evlog.h"
+#include "http/ff_assets.h"
 #include "http/ff_ratelimit.h"
 
 #define ARENA_CHUNK_BYTES (256u * 1024)
-#define HEADER_POOL_BYTES (20u * 1024) /* request line + headers: 431/414 beyond */
+/* libmicrohttpd's per-connection pool holds the request line, the headers and
+ * the read buffer. It is sized above our own limits so that we, not a closed
+ * socket, answer oversize requests with 414/431; beyond the pool MHD closes. */
+#define HEADER_POOL_BYTES (128u * 1024)
+#define MAX_URL_BYTES (8u * 1024)
+#define MAX_HEADER_BYTES (16u * 1024)
+#define MAX_HEADER_FIELDS 100u
 
 enum { N_LAT_BUCKETS = 12 };
 static const double lat_bounds_s[N_LAT_BUCKETS] = {0.0005, 0.001, 0.002, 0.005, 0.01, 0.02,
@@ -39,6 +46,7 @@ typedef enum route {
     R_INGEST,
     R_HEALTH,
     R_METRICS,
+    R_ASSET,
 } route;
 
 struct ff_server {
@@ -53,6 +61,7 @@ struct ff_server {
     size_t max_body_bytes;
     int64_t started_ms;
     int64_t last_retain_ms;
+    char demo_key[64]; /* write key the demo shop's /demo/config.js hands out */
 
     _Atomic uint64_t n_req_by_status[6]; /* 1xx..5xx by first digit */
     _Atomic uint64_t n_events_accepted;
@@ -86,13 +95,13 @@ static bool route_ingest(const char *url, ff_collect_call *call)
         const char *path;
         ff_collect_call call;
     } map[] = {
-        {"/v1/batch", FF_CALL_BATCH},   {"/v1/b", FF_CALL_BATCH},
-        {"/v1/track", FF_CALL_TRACK},   {"/v1/t", FF_CALL_TRACK},
-        {"/v1/page", FF_CALL_PAGE},     {"/v1/p", FF_CALL_PAGE},
-        {"/v1/screen", FF_CALL_SCREEN}, {"/v1/s", FF_CALL_SCREEN},
+        {"/v1/batch", FF_CALL_BATCH},       {"/v1/b", FF_CALL_BATCH},
+        {"/v1/track", FF_CALL_TRACK},       {"/v1/t", FF_CALL_TRACK},
+        {"/v1/page", FF_CALL_PAGE},         {"/v1/p", FF_CALL_PAGE},
+        {"/v1/screen", FF_CALL_SCREEN},     {"/v1/s", FF_CALL_SCREEN},
         {"/v1/identify", FF_CALL_IDENTIFY}, {"/v1/i", FF_CALL_IDENTIFY},
-        {"/v1/group", FF_CALL_GROUP},   {"/v1/g", FF_CALL_GROUP},
-        {"/v1/alias", FF_CALL_ALIAS},   {"/v1/a", FF_CALL_ALIAS},
+        {"/v1/group", FF_CALL_GROUP},       {"/v1/g", FF_CALL_GROUP},
+        {"/v1/alias", FF_CALL_ALIAS},       {"/v1/a", FF_CALL_ALIAS},
     };
     size_t len = strlen(url);
     if (len > 1 && url[len - 1] == '/')
@@ -114,6 +123,8 @@ static route route_of(const char *url, ff_collect_call *call)
         return R_HEALTH;
     if (!strcmp(url, "/metrics"))
         return R_METRICS;
+    if (!strncmp(url, "/sdk/", 5) || !strncmp(url, "/demo", 5))
+        return R_ASSET;
     return R_NONE;
 }
 
@@ -256,6 +267,25 @@ static void observe_latency(ff_server *s, uint64_t ns)
     atomic_fetch_add(&s->lat_sum_us, ns / 1000);
 }
 
+typedef struct header_tally {
+    size_t bytes;
+    size_t fields;
+    size_t longest;
+} header_tally;
+
+static enum MHD_Result tally_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                    const char *value)
+{
+    (void)kind;
+    header_tally *t = cls;
+    size_t n = strlen(key) + (value ? strlen(value) : 0) + 4;
+    t->bytes += n;
+    t->fields++;
+    if (n > t->longest)
+        t->longest = n;
+    return MHD_YES;
+}
+
 /* ---- endpoints ------------------------------------------------------------- */
 
 static enum MHD_Result handle_metrics(ff_server *s, struct MHD_Connection *c)
@@ -327,16 +357,71 @@ static enum MHD_Result handle_health(ff_server *s, struct MHD_Connection *c)
                      "{\"status\":\"%s\",\"log_next_offset\":%" PRIu64
                      ",\"log_durable_offset\":%" PRIu64 "}",
                      st.failed ? "failed" : "ok", st.next_offset, st.durable_offset);
-    return respond(s, c, st.failed ? 503 : 200, "application/json", body, (size_t)n, NULL,
-                   false);
+    return respond(s, c, st.failed ? 503 : 200, "application/json", body, (size_t)n, NULL, false);
+}
+
+static enum MHD_Result handle_asset(ff_server *s, struct MHD_Connection *c, const char *url)
+{
+    if (!strcmp(url, "/demo") || !strcmp(url, "/demo/"))
+        url = "/demo/index.html";
+    if (!strcmp(url, "/demo/config.js")) {
+        /* The demo shop learns its write key and collector from here. Only
+         * `footfall demo` sets a key; a plain `serve` hands out none. */
+        ff_buf b;
+        ff_buf_init(&b, 4096);
+        ff_buf_adds(&b, "window.FOOTFALL_DEMO = {writeKey: ");
+        if (s->demo_key[0])
+            ff_json_write_str(&b, s->demo_key, strlen(s->demo_key));
+        else
+            ff_buf_adds(&b, "null");
+        ff_buf_adds(&b, ", host: location.origin};\n");
+        enum MHD_Result r =
+            respond(s, c, 200, "text/javascript; charset=utf-8", b.data, b.len, NULL, false);
+        ff_buf_fini(&b);
+        return r;
+    }
+    for (size_t i = 0; i < ff_n_assets; i++) {
+        const ff_asset *a = &ff_assets[i];
+        if (strcmp(a->path, url) != 0)
+            continue;
+        const char *inm = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "If-None-Match");
+        bool sdk = !strncmp(url, "/sdk/", 5);
+        const char *cache = sdk ? "public, max-age=3600" : "public, max-age=60";
+        const char *const hdrs[] = {
+            "ETag", a->etag, "Cache-Control", cache, "Access-Control-Allow-Origin", "*", NULL};
+        if (inm && strstr(inm, a->etag)) {
+            struct MHD_Response *r = MHD_create_response_from_buffer(0, "", MHD_RESPMEM_PERSISTENT);
+            for (int k = 0; hdrs[k]; k += 2)
+                MHD_add_response_header(r, hdrs[k], hdrs[k + 1]);
+            enum MHD_Result ret = MHD_queue_response(c, 304, r);
+            MHD_destroy_response(r);
+            count_status(s, 304);
+            return ret;
+        }
+        struct MHD_Response *r =
+            MHD_create_response_from_buffer(a->len, (void *)a->data, MHD_RESPMEM_PERSISTENT);
+        MHD_add_response_header(r, "Content-Type", a->content_type);
+        MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+        for (int k = 0; hdrs[k]; k += 2)
+            MHD_add_response_header(r, hdrs[k], hdrs[k + 1]);
+        enum MHD_Result ret = MHD_queue_response(c, 200, r);
+        MHD_destroy_response(r);
+        count_status(s, 200);
+        return ret;
+    }
+    if (!strncmp(url, "/sdk/footfall", 13))
+        return respond_error(s, c, 404, "sdk_not_built",
+                             "this binary was built without the browser SDK (needs node and "
+                             "scripts/install-node-deps.sh at build time)",
+                             NULL);
+    return respond_error(s, c, 404, "not_found", "no such file", NULL);
 }
 
 static enum MHD_Result handle_ingest(ff_server *s, struct MHD_Connection *c, conn *k)
 {
     char key_buf[256];
     size_t key_len = basic_auth_key(
-        MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization"), key_buf,
-        sizeof key_buf);
+        MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization"), key_buf, sizeof key_buf);
     ff_key_kind kind;
     if (key_len) {
         /* A key in the header is checked before the body is even parsed. */
@@ -399,8 +484,7 @@ static enum MHD_Result handle_ingest(ff_server *s, struct MHD_Connection *c, con
     }
     if (out.n_records) {
         ff_err err = {0};
-        rc = ff_evlog_append(s->log, out.payload.data, out.payload.len, out.n_records, NULL,
-                             &err);
+        rc = ff_evlog_append(s->log, out.payload.data, out.payload.len, out.n_records, NULL, &err);
         if (rc) {
             ff_collect_finish(s->collect, &out, false);
             FF_LOG(FF_LOG_ERROR, "http", "append failed: %s", err.msg);
@@ -477,9 +561,8 @@ static void on_completed(void *cls, struct MHD_Connection *connection, void **co
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size,
-                                  void **con_cls)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
 {
     ff_server *s = cls;
     (void)version;
@@ -494,6 +577,19 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         k->responded = false;
         k->start_ns = ff_clock_mono_ns();
         ff_buf_reset(&k->body);
+        header_tally qt = {0};
+        MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, tally_header, &qt);
+        if (strlen(url) + qt.bytes > MAX_URL_BYTES) {
+            k->responded = true;
+            return respond_error(s, c, 414, "uri_too_long", "request target over 8 KiB", NULL);
+        }
+        header_tally ht = {0};
+        MHD_get_connection_values(c, MHD_HEADER_KIND, tally_header, &ht);
+        if (ht.bytes > MAX_HEADER_BYTES || ht.fields > MAX_HEADER_FIELDS) {
+            k->responded = true;
+            return respond_error(s, c, 431, "headers_too_large",
+                                 "request headers over 16 KiB or 100 fields", NULL);
+        }
         k->rt = route_of(url, &k->call);
         bool is_post = !strcmp(method, "POST");
         switch (k->rt) {
@@ -502,6 +598,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             return respond_error(s, c, 404, "not_found", "no such endpoint", NULL);
         case R_HEALTH:
         case R_METRICS:
+        case R_ASSET:
             if (strcmp(method, "GET") && strcmp(method, "HEAD")) {
                 static const char *const allow[] = {"Allow", "GET, HEAD", NULL};
                 k->responded = true;
@@ -517,10 +614,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                 return respond_error(s, c, 403, "origin_not_allowed",
                                      "this origin may not send events", NULL);
             static const char *const pre[] = {
-                "Access-Control-Allow-Methods", "POST, OPTIONS",
+                "Access-Control-Allow-Methods",
+                "POST, OPTIONS",
                 "Access-Control-Allow-Headers",
                 "Authorization, Content-Type, Content-Encoding, X-Retry-Count",
-                "Access-Control-Max-Age", "86400", NULL};
+                "Access-Control-Max-Age",
+                "86400",
+                NULL};
             return respond(s, c, 204, NULL, "", 0, pre, true);
         }
         if (!is_post) {
@@ -530,8 +630,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         }
         if (!origin_allowed(s, c)) {
             k->responded = true;
-            return respond_error(s, c, 403, "origin_not_allowed",
-                                 "this origin may not send events", NULL);
+            return respond_error(s, c, 403, "origin_not_allowed", "this origin may not send events",
+                                 NULL);
         }
         if (s->rl) {
             char ip[64];
@@ -589,6 +689,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         return handle_health(s, c);
     case R_METRICS:
         return handle_metrics(s, c);
+    case R_ASSET:
+        return handle_asset(s, c, url);
     case R_INGEST: {
         enum MHD_Result r = handle_ingest(s, c, k);
         observe_latency(s, ff_clock_mono_ns() - k->start_ns);
@@ -627,7 +729,8 @@ static ff_rc listen_on(const char *spec, int *fd_out, char *url, size_t url_n, f
         host[hl - 2] = 0;
     }
     const char *port = colon + 1;
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+    struct addrinfo hints = {.ai_family = AF_UNSPEC,
+                             .ai_socktype = SOCK_STREAM,
                              .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
     struct addrinfo *ai = NULL;
     int g = getaddrinfo(host, port, &hints, &ai);
@@ -673,9 +776,8 @@ static void seed_dedupe(ff_server *s)
 {
     ff_evlog_stats st;
     ff_evlog_stats_get(s->log, &st);
-    uint64_t from = st.next_offset > s->cfg.dedupe_capacity
-                        ? st.next_offset - s->cfg.dedupe_capacity
-                        : 0;
+    uint64_t from =
+        st.next_offset > s->cfg.dedupe_capacity ? st.next_offset - s->cfg.dedupe_capacity : 0;
     ff_evlog_cursor *cur;
     if (ff_evlog_cursor_open(s->log, from, &cur, NULL) != FF_OK)
         return;
@@ -714,8 +816,7 @@ ff_rc ff_server_open(const ff_config *cfg, ff_server **out, ff_err *err)
     ff_evlog_opts lo = {
         .dir = logdir,
         .segment_bytes = cfg->segment_mb << 20,
-        .sync = cfg->fsync == FF_FSYNC_INTERVAL ? FF_EVLOG_SYNC_INTERVAL
-                                                : FF_EVLOG_SYNC_EACH_BATCH,
+        .sync = cfg->fsync == FF_FSYNC_INTERVAL ? FF_EVLOG_SYNC_INTERVAL : FF_EVLOG_SYNC_EACH_BATCH,
         .sync_interval_ms = (uint32_t)cfg->fsync_interval_ms,
         .retain_bytes = cfg->retain_mb << 20,
         .retain_ms = cfg->retain_hours * 3600ull * 1000,
@@ -745,14 +846,14 @@ ff_rc ff_server_open(const ff_config *cfg, ff_server **out, ff_err *err)
     if (rc)
         goto fail;
     s->mhd = MHD_start_daemon(
-        MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG, 0,
-        NULL, NULL, on_request, s, MHD_OPTION_LISTEN_SOCKET, s->listen_fd,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned int)cfg->max_connections,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)cfg->header_timeout_s,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HEADER_POOL_BYTES,
-        MHD_OPTION_STRICT_FOR_CLIENT, (int)1, MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
-        MHD_OPTION_THREAD_STACK_SIZE, (size_t)(256 * 1024), MHD_OPTION_END);
+        MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG, 0, NULL,
+        NULL, on_request, s, MHD_OPTION_LISTEN_SOCKET, s->listen_fd, MHD_OPTION_CONNECTION_LIMIT,
+        (unsigned int)cfg->max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned int)cfg->header_timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        (size_t)HEADER_POOL_BYTES, MHD_OPTION_STRICT_FOR_CLIENT, (int)1,
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, s, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
+        s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s, MHD_OPTION_THREAD_STACK_SIZE,
+        (size_t)(256 * 1024), MHD_OPTION_END);
     if (!s->mhd) {
         rc = FF_ERR_SET(err, FF_EIO, "cannot start the HTTP server on %s", cfg->listen);
         goto fail;
@@ -793,6 +894,11 @@ void ff_server_tick(ff_server *s)
         s->last_retain_ms = now;
         ff_evlog_retain(s->log, NULL);
     }
+}
+
+void ff_server_set_demo_key(ff_server *s, const char *write_key)
+{
+    snprintf(s->demo_key, sizeof s->demo_key, "%s", write_key ? write_key : "");
 }
 
 void ff_server_counts_get(ff_server *s, ff_server_counts *out)

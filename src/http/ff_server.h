@@ -4,8 +4,9 @@
  * the collector for a data folder, refills the collector's dedupe window
  * from the log's recent records, and serves the HTTP API with
  * libmicrohttpd: the Segment doors (/v1/{batch,track,page,screen,identify,
- * group,alias} and /v1/{t,p,s,i,g,a,b}), CORS preflight, /healthz and
- * /metrics. docs/api.md describes every answer.
+ * group,alias} and /v1/{t,p,s,i,g,a,b}), CORS preflight, /healthz,
+ * /metrics, and the embedded static files: the browser SDK at /sdk/ and
+ * the demo shop at /demo/. docs/api.md describes every answer.
  *
  * DESIGN: libmicrohttpd in thread-per-connection mode. A request handler
  * reads the body into its connection's buffer (bounded by max-body-kb:
@@ -59,5 +60,8 @@ const char *ff_server_url(const ff_server *s);
 void ff_server_tick(ff_server *s);
 
 void ff_server_counts_get(ff_server *s, ff_server_counts *out);
+
+/* The write key that /demo/config.js gives the demo shop (footfall demo). */
+void ff_server_set_demo_key(ff_server *s, const char *write_key);
 
 #endif /* FF_SERVER_H */

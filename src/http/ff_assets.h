@@ -1,0 +1,25 @@
+/* ff_assets.h -- static files compiled into the binary.
+ *
+ * WHAT: the browser SDK (/sdk/footfall.js) and the demo shop (/demo/...) are
+ * embedded at build time by cmake/FFEmbed.cmake, so one binary is all there
+ * is to deploy. The table ends with a zeroed row.
+ *
+ * OWNERSHIP: static, read-only data.
+ */
+#ifndef FF_ASSETS_H
+#define FF_ASSETS_H
+
+#include <stddef.h>
+
+typedef struct ff_asset {
+    const char *path; /* URL path, e.g. "/sdk/footfall.js" */
+    const char *content_type;
+    const unsigned char *data;
+    size_t len;
+    const char *etag; /* quoted SHA-1 of the content */
+} ff_asset;
+
+extern const ff_asset ff_assets[];
+extern const size_t ff_n_assets;
+
+#endif /* FF_ASSETS_H */
