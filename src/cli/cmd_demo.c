@@ -39,24 +39,23 @@ int ff_cmd_demo(int argc, char **argv)
                      argc, argv, NULL, 0, &n_pos, &code))
         return code;
     ff_cli_signals_block();
-    ff_server *s;
-    ff_err err = {0};
-    if (ff_server_open(&cfg, &s, &err) != FF_OK) {
-        fprintf(stderr, "footfall demo: %s\n", err.msg);
-        return 1;
-    }
     /* Keys are stored hashed, so the demo makes a fresh pair each run. */
-    ff_keys *keys;
+    ff_err err = {0};
+    ff_keys *keys = NULL;
     char wkey[40], rkey[40], id[17];
     if (ff_keys_open(cfg.data, &keys, &err) != FF_OK ||
         ff_keys_create(keys, FF_KEY_WRITE, "demo", wkey, id, &err) != FF_OK ||
         ff_keys_create(keys, FF_KEY_READ, "demo", rkey, id, &err) != FF_OK) {
         fprintf(stderr, "footfall demo: %s\n", err.msg);
-        ff_server_close(s);
+        ff_keys_close(keys);
         return 1;
     }
     ff_keys_close(keys);
-    ff_server_tick(s); /* pick up the new keys */
+    ff_server *s;
+    if (ff_server_open(&cfg, &s, &err) != FF_OK) {
+        fprintf(stderr, "footfall demo: %s\n", err.msg);
+        return 1;
+    }
     ff_server_set_demo_key(s, wkey);
     printf("footfall demo\n"
            "  server     %s  (data in %s)\n"
