@@ -6,7 +6,7 @@ set -euo pipefail
 PKGS=(
   build-essential cmake pkg-config clang clang-format libclang-rt-14-dev
   libmicrohttpd-dev libcurl4-openssl-dev libzstd-dev libxxhash-dev zlib1g-dev libssl-dev
-  libcjson-dev libinih-dev
+  libcjson-dev libinih-dev lemon
   python3 nodejs npm curl ca-certificates
 )
 
