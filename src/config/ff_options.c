@@ -65,10 +65,10 @@ static const opt table[] = {
      "Largest single event; bigger ones are rejected with event_too_large."},
     {"max-batch-events", T_U64, OFF(max_batch_events), 0, "500", 1, 100000, NULL,
      SRV | FF_CMD_CONFIG, "Most events in one batch (413 too_many_events beyond)."},
-    {"max-connections", T_U64, OFF(max_connections), 0, "512", 1, 65536, NULL,
-     SRV | FF_CMD_CONFIG, "Concurrent connections (one thread each)."},
-    {"header-timeout-s", T_U64, OFF(header_timeout_s), 0, "10", 1, 3600, NULL,
-     SRV | FF_CMD_CONFIG, "Idle connections and stalled requests are closed after this."},
+    {"max-connections", T_U64, OFF(max_connections), 0, "512", 1, 65536, NULL, SRV | FF_CMD_CONFIG,
+     "Concurrent connections (one thread each)."},
+    {"header-timeout-s", T_U64, OFF(header_timeout_s), 0, "10", 1, 3600, NULL, SRV | FF_CMD_CONFIG,
+     "Idle connections and stalled requests are closed after this."},
     {"body-timeout-s", T_U64, OFF(body_timeout_s), 0, "30", 1, 3600, NULL, SRV | FF_CMD_CONFIG,
      "A request body must arrive completely within this."},
     {"rate-limit", T_U64, OFF(rate_limit), 0, "0", 0, 1e9, NULL, SRV | FF_CMD_CONFIG,
@@ -85,8 +85,7 @@ static const opt table[] = {
      "A label for the key, shown by `keys list`."},
     {"id", T_STR, OFF(key_id), SZ(key_id), "", 0, 0, NULL, FF_CMD_KEYS,
      "Key id (as shown by `keys list`) for `keys revoke`."},
-    {"from", T_U64, OFF(from), 0, "0", 0, 1.8e19, NULL, FF_CMD_LOG,
-     "First log offset to print."},
+    {"from", T_U64, OFF(from), 0, "0", 0, 1.8e19, NULL, FF_CMD_LOG, "First log offset to print."},
     {"limit", T_U64, OFF(limit), 0, "0", 0, 1.8e19, NULL, FF_CMD_LOG,
      "Print at most this many records; 0 = all."},
     {"url", T_STR, OFF(url), SZ(url), "http://127.0.0.1:8080", 0, 0, NULL, FF_CMD_SIMULATE,
@@ -96,8 +95,9 @@ static const opt table[] = {
      "Simulated events per second."},
     {"duration", T_DBL, OFF(duration), 0, "0", 0, 1e7, NULL, FF_CMD_SIMULATE | FF_CMD_DEMO,
      "Seconds to run; 0 = until Ctrl-C."},
-    {"seed", T_U64, OFF(seed), 0, "1", 0, 1.8e19, NULL, FF_CMD_SIMULATE | FF_CMD_DEMO,
-     "Random seed: the same seed sends the same traffic."},
+    {"seed", T_U64, OFF(seed), 0, "0", 0, 1.8e19, NULL, FF_CMD_SIMULATE | FF_CMD_DEMO,
+     "Random seed: the same seed sends the same traffic (and the same message ids, which "
+     "the collector then drops as duplicates); 0 picks one and prints it."},
     {"anomaly", T_STR, OFF(anomaly), SZ(anomaly), "", 0, 0, NULL, FF_CMD_SIMULATE | FF_CMD_DEMO,
      "Inject an incident: payment-failures (failure rate jumps after 60 s)."},
     {"batch", T_U64, OFF(batch), 0, "100", 1, 500, NULL, FF_CMD_SIMULATE | FF_CMD_DEMO,
@@ -114,16 +114,15 @@ static const opt *find_opt(const char *name, size_t len)
     return NULL;
 }
 
-static ff_rc set_value(ff_config *cfg, const opt *o, const char *v, const char *source,
-                       ff_err *err)
+static ff_rc set_value(ff_config *cfg, const opt *o, const char *v, const char *source, ff_err *err)
 {
     char *base = (char *)cfg;
     switch (o->type) {
     case T_STR: {
         size_t l = strlen(v);
         if (l >= o->size)
-            return FF_ERR_SET(err, FF_EINVAL, "%s: value of %s is too long (max %zu bytes)",
-                              source, o->name, o->size - 1);
+            return FF_ERR_SET(err, FF_EINVAL, "%s: value of %s is too long (max %zu bytes)", source,
+                              o->name, o->size - 1);
         memcpy(base + o->off, v, l + 1);
         return FF_OK;
     }
@@ -148,8 +147,8 @@ static ff_rc set_value(ff_config *cfg, const opt *o, const char *v, const char *
         if (errno || *end || !*v || !isfinite(x))
             goto bad_number;
         if (x < o->min || x > o->max)
-            return FF_ERR_SET(err, FF_EINVAL, "%s: %s must be between %g and %g, got %s",
-                              source, o->name, o->min, o->max, v);
+            return FF_ERR_SET(err, FF_EINVAL, "%s: %s must be between %g and %g, got %s", source,
+                              o->name, o->min, o->max, v);
         *(double *)(base + o->off) = x;
         return FF_OK;
     }
@@ -166,8 +165,8 @@ static ff_rc set_value(ff_config *cfg, const opt *o, const char *v, const char *
                 strncat(list, i ? "|" : "", sizeof list - strlen(list) - 1);
                 strncat(list, o->choices[i], sizeof list - strlen(list) - 1);
             }
-            return FF_ERR_SET(err, FF_EINVAL, "%s: %s must be one of %s, got '%s'", source,
-                              o->name, list, v);
+            return FF_ERR_SET(err, FF_EINVAL, "%s: %s must be one of %s, got '%s'", source, o->name,
+                              list, v);
         }
     case T_BOOL:
         if (!strcmp(v, "1") || !strcmp(v, "true") || !strcmp(v, "yes") || !strcmp(v, "on")) {

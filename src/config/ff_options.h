@@ -40,14 +40,18 @@ enum {
 
 typedef enum ff_fsync_mode { FF_FSYNC_BATCH = 0, FF_FSYNC_INTERVAL = 1 } ff_fsync_mode;
 typedef enum ff_ip_mode_opt { FF_IPOPT_TRUNCATE = 0, FF_IPOPT_DROP = 1 } ff_ip_mode_opt;
-typedef enum ff_key_kind_opt { FF_KINDOPT_WRITE = 0, FF_KINDOPT_READ, FF_KINDOPT_ADMIN } ff_key_kind_opt;
+typedef enum ff_key_kind_opt {
+    FF_KINDOPT_WRITE = 0,
+    FF_KINDOPT_READ,
+    FF_KINDOPT_ADMIN
+} ff_key_kind_opt;
 
 typedef struct ff_config {
     char config[1024];
     char data[1024];
     char listen[256];
     char log_level[16];
-    uint64_t fsync;             /* ff_fsync_mode */
+    uint64_t fsync; /* ff_fsync_mode */
     uint64_t fsync_interval_ms;
     uint64_t segment_mb;
     uint64_t retain_mb;
