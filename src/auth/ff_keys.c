@@ -302,8 +302,8 @@ static ff_rc random_chars(char *out, size_t n, ff_err *err)
     return FF_OK;
 }
 
-ff_rc ff_keys_create(ff_keys *k, ff_key_kind kind, const char *name, char *key_out,
-                     char *id_out, ff_err *err)
+ff_rc ff_keys_create(ff_keys *k, ff_key_kind kind, const char *name, char *key_out, char *id_out,
+                     ff_err *err)
 {
     if ((int)kind < 0 || kind > FF_KEY_ADMIN)
         return FF_ERR_SET(err, FF_EINVAL, "unknown key kind");

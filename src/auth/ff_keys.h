@@ -39,8 +39,8 @@ void ff_keys_close(ff_keys *k);
 
 /* Create a key; writes the clear key (NUL-terminated) into key_out (>= 40
  * bytes) and its id into id_out (>= 17 bytes). */
-ff_rc ff_keys_create(ff_keys *k, ff_key_kind kind, const char *name, char *key_out,
-                     char *id_out, ff_err *err);
+ff_rc ff_keys_create(ff_keys *k, ff_key_kind kind, const char *name, char *key_out, char *id_out,
+                     ff_err *err);
 ff_rc ff_keys_revoke(ff_keys *k, const char *id, ff_err *err);
 
 /* Look a presented key up. FF_OK and *kind_out when it is known and not
@@ -51,9 +51,9 @@ ff_rc ff_keys_check(ff_keys *k, const char *key, size_t len, ff_key_kind *kind_o
 void ff_keys_maybe_reload(ff_keys *k);
 
 /* List keys (id, kind, created, revoked, name) as text lines. */
-void ff_keys_list(ff_keys *k, void (*fn)(void *ud, const char *id, ff_key_kind kind,
-                                         int64_t created_ms, int64_t revoked_ms,
-                                         const char *name),
+void ff_keys_list(ff_keys *k,
+                  void (*fn)(void *ud, const char *id, ff_key_kind kind, int64_t created_ms,
+                             int64_t revoked_ms, const char *name),
                   void *ud);
 
 const char *ff_key_kind_name(ff_key_kind kind);

@@ -26,10 +26,10 @@ int ff_log_level_parse(const char *s);
 void ff_log_write(ff_log_level level, const char *sub, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-#define FF_LOG(level, sub, ...)                                                                  \
-    do {                                                                                         \
-        if ((int)(level) <= ff_log_threshold)                                                    \
-            ff_log_write((level), (sub), __VA_ARGS__);                                           \
+#define FF_LOG(level, sub, ...)                                                                    \
+    do {                                                                                           \
+        if ((int)(level) <= ff_log_threshold)                                                      \
+            ff_log_write((level), (sub), __VA_ARGS__);                                             \
     } while (0)
 
 #endif /* FF_LOG_H */

@@ -39,9 +39,9 @@ static void test_precedence(void)
     ff_config c;
     ff_err err = {0};
     FF_CHECK_EQ(load(&c, FF_CMD_SERVE, 3, argv, &err), FF_OK);
-    FF_CHECK_STR(c.listen, "127.0.0.1:0");     /* flag beats file */
-    FF_CHECK_EQ(c.max_batch_kb, 200);          /* env beats file */
-    FF_CHECK_EQ(c.fsync, FF_FSYNC_INTERVAL);   /* file beats default */
+    FF_CHECK_STR(c.listen, "127.0.0.1:0");   /* flag beats file */
+    FF_CHECK_EQ(c.max_batch_kb, 200);        /* env beats file */
+    FF_CHECK_EQ(c.fsync, FF_FSYNC_INTERVAL); /* file beats default */
     unsetenv("FOOTFALL_MAX_BATCH_KB");
     unlink(path);
 }
