@@ -40,7 +40,9 @@ static int log_dump(const ff_config *cfg, ff_evlog *log)
 int ff_cmd_log(int argc, char **argv)
 {
     const char *usage = "footfall log dump [--data DIR] [--from OFFSET] [--limit N]\n"
-                        "       footfall log verify [--data DIR]";
+                        "       footfall log verify [--data DIR]\n"
+                        "       footfall log repair [--data DIR]   (cuts the log at damage: "
+                        "records after it are lost)";
     if (argc < 1 || argv[0][0] == '-') {
         ff_config cfg;
         int code, n;
@@ -54,6 +56,25 @@ int ff_cmd_log(int argc, char **argv)
     int code, n_pos;
     if (!ff_cli_load(&cfg, FF_CMD_LOG, usage, argc - 1, argv + 1, NULL, 0, &n_pos, &code))
         return code;
+    if (!strcmp(sub, "repair")) {
+        /* Explicitly chosen loss: open in write mode with repair allowed, so
+         * recovery cuts the newest segment at its first damaged frame. */
+        char rdir[1100];
+        snprintf(rdir, sizeof rdir, "%s/log", cfg.data);
+        ff_evlog_opts ro = {.dir = rdir, .repair = true};
+        ff_evlog *rlog;
+        ff_err rerr = {0};
+        if (ff_evlog_open(&ro, &rlog, &rerr) != FF_OK) {
+            fprintf(stderr, "footfall log repair: %s\n", rerr.msg);
+            return 1;
+        }
+        ff_evlog_stats st;
+        ff_evlog_stats_get(rlog, &st);
+        ff_evlog_close(rlog);
+        printf("repaired: cut %" PRIu64 " bytes; the log now ends at offset %" PRIu64 "\n",
+               st.truncated_bytes_at_open, st.next_offset);
+        return 0;
+    }
     if (strcmp(sub, "dump") && strcmp(sub, "verify")) {
         fprintf(stderr, "footfall log: unknown subcommand '%s'\nUsage: %s\n", sub, usage);
         return 2;

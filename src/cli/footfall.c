@@ -23,6 +23,7 @@ static void usage(FILE *out)
             "  keys revoke  revoke a key by id\n"
             "  log dump     print stored events as NDJSON\n"
             "  log verify   check every record of the event log\n"
+            "  log repair   cut the log at damaged records (after verify says where)\n"
             "  config dump  print the effective configuration\n"
             "  config docs  print docs/options.md (generated from the option table)\n"
             "  version      print the version\n\n"

@@ -38,7 +38,7 @@ typedef struct ff_err {
     int sys_errno; /* saved errno, 0 when not an OS error */
     const char *file;
     int line;
-    char msg[256];
+    char msg[512];
 } ff_err;
 
 /* Record an error with its location; err may be NULL. Returns code. */

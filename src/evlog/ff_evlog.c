@@ -178,6 +178,13 @@ struct ff_evlog {
     _Atomic uint64_t sync_ns_total;
     _Atomic uint64_t sync_ns_max;
     uint64_t truncated_at_open;
+
+    /* Checkpoint (see ckpt_write): a position known durable, on disk. */
+    int ckpt_fd;
+    int64_t ckpt_last_ms;
+    bool have_ckpt;
+    uint64_t ckpt_seg_base;
+    uint64_t ckpt_pos;
 };
 
 static void seg_path(const ff_evlog *log, uint64_t base, char *buf, size_t n)
@@ -310,6 +317,23 @@ typedef struct scan_result {
     bool torn;               /* the bad part reaches the end of the file */
 } scan_result;
 
+/* True when every byte of [from, to) is zero (a zero-filled tail). */
+static bool tail_is_zeros(int fd, uint64_t from, uint64_t to)
+{
+    unsigned char buf[4096];
+    while (from < to) {
+        size_t n = to - from < sizeof buf ? (size_t)(to - from) : sizeof buf;
+        ssize_t r = full_pread(fd, buf, n, from);
+        if (r <= 0)
+            return false;
+        for (ssize_t i = 0; i < r; i++)
+            if (buf[i])
+                return false;
+        from += (uint64_t)r;
+    }
+    return true;
+}
+
 static ff_rc seg_scan(int fd, uint64_t expect_base, scan_result *r, ff_err *err)
 {
     memset(r, 0, sizeof *r);
@@ -352,9 +376,9 @@ static ff_rc seg_scan(int fd, uint64_t expect_base, scan_result *r, ff_err *err)
             why = "offsets are not dense";
         if (why) {
             r->stop_reason = why;
-            /* Zero-filled or garbage tail after a crash is torn, not damage,
-             * when nothing after it could be a frame we can trust. */
-            r->torn = true;
+            /* A crash leaves a prefix of a frame, or zeros: torn. Anything
+             * else that fails here with data behind it is damage. */
+            r->torn = tail_is_zeros(fd, pos, r->file_bytes);
             break;
         }
         uint64_t end = pos + FRAME_HDR_BYTES + fh.payload_len;
@@ -379,13 +403,13 @@ static ff_rc seg_scan(int fd, uint64_t expect_base, scan_result *r, ff_err *err)
         }
         if (frame_crc(h, buf, fh.payload_len) != fh.crc) {
             r->stop_reason = "CRC mismatch";
-            r->torn = end == r->file_bytes;
+            r->torn = end == r->file_bytes || tail_is_zeros(fd, end, r->file_bytes);
             break;
         }
         why = payload_check(buf, fh.payload_len, fh.n_records);
         if (why) {
             r->stop_reason = why;
-            r->torn = end == r->file_bytes;
+            r->torn = end == r->file_bytes || tail_is_zeros(fd, end, r->file_bytes);
             break;
         }
         pos = end;
@@ -460,6 +484,54 @@ ff_rc ff_evlog_retain(ff_evlog *log, ff_err *err)
     return rc;
 }
 
+/* ---- checkpoint ------------------------------------------------------------
+ *
+ * A crash can leave any mix of partly written frames after the last sync, so
+ * recovery must cut at the first bad frame -- but only there. Damage to
+ * records that were already durable (a bad disk, a stray write) must not be
+ * "recovered" by silently dropping everything after it. The CHECKPOINT file
+ * records a (segment, byte position) that was durable; it is rewritten at
+ * most once a second by the sync leader and at close. Damage before it is
+ * refused at open; damage after it is treated as a torn tail. So at most one
+ * second of acknowledged records is exposed to media damage, and none to
+ * crashes. Format: "FFCKPT01", u64 segment base, u64 byte position, u32
+ * CRC-32 of the first 24 bytes, u32 zero -- one 32-byte write. */
+
+#define CKPT_MAGIC "FFCKPT01"
+#define CKPT_BYTES 32u
+#define CKPT_EVERY_MS 1000
+
+static void ckpt_write(ff_evlog *log, uint64_t seg_base, uint64_t pos)
+{
+    if (log->ckpt_fd < 0)
+        return;
+    unsigned char b[CKPT_BYTES] = {0};
+    memcpy(b, CKPT_MAGIC, 8);
+    put_u64(b + 8, seg_base);
+    put_u64(b + 16, pos);
+    put_u32(b + 24, (uint32_t)crc32(crc32(0L, Z_NULL, 0), b, 24));
+    if (full_pwrite(log->ckpt_fd, b, sizeof b, 0) == FF_OK && fdatasync(log->ckpt_fd) == 0) {
+        log->ckpt_last_ms = ff_clock_now_ms();
+    } else {
+        FF_LOG(FF_LOG_WARN, "evlog", "cannot write the checkpoint: %s", strerror(errno));
+    }
+}
+
+static void ckpt_read(ff_evlog *log)
+{
+    log->have_ckpt = false;
+    if (log->ckpt_fd < 0)
+        return;
+    unsigned char b[CKPT_BYTES];
+    if (full_pread(log->ckpt_fd, b, sizeof b, 0) != (ssize_t)sizeof b ||
+        memcmp(b, CKPT_MAGIC, 8) != 0 ||
+        get_u32(b + 24) != (uint32_t)crc32(crc32(0L, Z_NULL, 0), b, 24))
+        return;
+    log->have_ckpt = true;
+    log->ckpt_seg_base = get_u64(b + 8);
+    log->ckpt_pos = get_u64(b + 16);
+}
+
 /* ---- sync -------------------------------------------------------------- */
 
 static void note_sync_time(ff_evlog *log, uint64_t ns)
@@ -488,12 +560,16 @@ static ff_rc sync_to(ff_evlog *log, uint64_t want)
         bool failed = log->failed;
         seg *s = log->active;
         uint64_t target = log->next_offset;
+        uint64_t seg_base = s->base, seg_pos = s->size;
         s->refs++;
         pthread_mutex_unlock(&log->mu);
 
         uint64_t t0 = ff_clock_mono_ns();
         int src = failed ? -1 : fdatasync(s->fd);
         note_sync_time(log, ff_clock_mono_ns() - t0);
+        /* Only the leader gets here, so checkpoint writes never overlap. */
+        if (src == 0 && ff_clock_now_ms() - log->ckpt_last_ms >= CKPT_EVERY_MS)
+            ckpt_write(log, seg_base, seg_pos);
 
         pthread_mutex_lock(&log->mu);
         if (src != 0 && !failed) {
@@ -591,6 +667,19 @@ static ff_rc recover(ff_evlog *log, ff_err *err)
                           "(its records are then lost) or restore it from a backup",
                           path);
     }
+    bool before_ckpt = log->have_ckpt && log->ckpt_seg_base == base && r.good_bytes < log->ckpt_pos;
+    if (r.stop_reason && before_ckpt && !log->opts.read_only && !log->opts.repair) {
+        /* Damage inside what was already durable is not a crash artefact:
+         * cutting there would silently drop acknowledged records. Refuse,
+         * and say how to choose the loss explicitly. */
+        close(fd);
+        return FF_ERR_SET(err, FF_ECORRUPT,
+                          "%s is damaged at byte %" PRIu64 " (%s), inside data that was "
+                          "already durable (up to byte %" PRIu64 "); the log was not changed. "
+                          "Restore the segment from a backup, or run `footfall log repair` to "
+                          "cut the log there (the records after it are lost)",
+                          path, r.good_bytes, r.stop_reason, log->ckpt_pos);
+    }
     if (r.stop_reason && !log->opts.read_only) {
         uint64_t cut = r.file_bytes - r.good_bytes;
         FF_LOG(FF_LOG_WARN, "evlog",
@@ -642,6 +731,7 @@ ff_rc ff_evlog_open(const ff_evlog_opts *opts, ff_evlog **out, ff_err *err)
         log->opts.sync_interval_ms = 200;
     log->dir_fd = -1;
     log->lock_fd = -1;
+    log->ckpt_fd = -1;
     pthread_mutex_init(&log->mu, NULL);
     pthread_mutex_init(&log->sync_mu, NULL);
     pthread_cond_init(&log->sync_cv, NULL);
@@ -675,6 +765,13 @@ ff_rc ff_evlog_open(const ff_evlog_opts *opts, ff_evlog **out, ff_err *err)
                             log->dir);
             goto fail;
         }
+        snprintf(lp, sizeof lp, "%s/CHECKPOINT", log->dir);
+        log->ckpt_fd = open(lp, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+        if (log->ckpt_fd < 0) {
+            rc = FF_ERR_SYS(err, FF_EIO, "cannot open %s", lp);
+            goto fail;
+        }
+        ckpt_read(log);
     }
     rc = recover(log, err);
     if (rc)
@@ -708,12 +805,14 @@ void ff_evlog_close(ff_evlog *log)
         pthread_join(log->sync_thread, NULL);
     }
     if (log->active) {
-        if (!log->opts.read_only && !log->failed)
-            fdatasync(log->active->fd);
+        if (!log->opts.read_only && !log->failed && fdatasync(log->active->fd) == 0)
+            ckpt_write(log, log->active->base, log->active->size);
         seg_release(log->active);
     }
     if (log->dir_fd >= 0)
         close(log->dir_fd);
+    if (log->ckpt_fd >= 0)
+        close(log->ckpt_fd);
     if (log->lock_fd >= 0)
         close(log->lock_fd); /* releases the flock */
     pthread_mutex_destroy(&log->mu);

@@ -18,9 +18,12 @@
  *
  *   append ──write──▶ [written] ──fdatasync (leader)──▶ [durable] ──▶ 200
  *
- * Recovery at open scans the newest segment and truncates at the first frame
- * that is short or fails its CRC: a torn tail never survives, everything
- * before it does. Earlier segments are verified by `footfall log verify`.
+ * Recovery at open scans the newest segment. A torn tail -- a frame cut
+ * short, or a last frame whose CRC fails, or zeros -- is truncated: it never
+ * survives, everything before it does. Damage with more data after it is not
+ * a crash artefact, so open refuses (FF_ECORRUPT) rather than drop
+ * acknowledged records; `repair` cuts there on purpose. Earlier segments are
+ * verified by `footfall log verify`.
  *
  * INVARIANTS:
  *  (1) Offsets are dense: the frame after one with base b and n records has
@@ -62,6 +65,8 @@ typedef struct ff_evlog_opts {
     uint64_t retain_bytes;     /* delete oldest sealed segments past this total; 0 = keep */
     uint64_t retain_ms;        /* delete sealed segments older than this; 0 = keep */
     bool read_only;            /* no lock, no recovery writes: for dump/verify */
+    bool repair;               /* recovery may cut at damage that has data after it (the
+                                  records after it are lost); default: refuse to open */
 } ff_evlog_opts;
 
 /* A record is [u32 little-endian length][bytes]; a payload is records back

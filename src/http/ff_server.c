@@ -36,6 +36,7 @@
 #define MAX_URL_BYTES (8u * 1024)
 #define MAX_HEADER_BYTES (16u * 1024)
 #define MAX_HEADER_FIELDS 100u
+#define MAX_DISCARD_BYTES (4u * 1024 * 1024) /* of a refused body, then close */
 
 enum { N_LAT_BUCKETS = 12 };
 static const double lat_bounds_s[N_LAT_BUCKETS] = {0.0005, 0.001, 0.002, 0.005, 0.01, 0.02,
@@ -80,6 +81,14 @@ struct ff_server {
 typedef struct conn {
     ff_arena arena;
     ff_buf body;
+    ff_collect_out out; /* reused across requests: no allocation in steady state */
+    /* An error found while the body streams in cannot be answered until the
+     * body ends (libmicrohttpd queues answers only before or after it), so it
+     * is kept here; the rest of the body is discarded, up to a bound. */
+    unsigned pending_status;
+    const char *pending_code;
+    const char *pending_msg;
+    uint64_t discarded_bytes;
     route rt;
     ff_collect_call call;
     uint64_t start_ns;
@@ -135,12 +144,14 @@ static void count_status(ff_server *s, unsigned status)
         atomic_fetch_add(&s->n_req_by_status[d], 1);
 }
 
+static bool origin_allowed(ff_server *s, struct MHD_Connection *c);
+
 static void add_cors(ff_server *s, struct MHD_Connection *c, struct MHD_Response *r)
 {
     const char *origin = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin");
     if (!strcmp(s->cfg.cors_origins, "*")) {
         MHD_add_response_header(r, "Access-Control-Allow-Origin", "*");
-    } else if (origin) {
+    } else if (origin && origin_allowed(s, c)) {
         MHD_add_response_header(r, "Access-Control-Allow-Origin", origin);
         MHD_add_response_header(r, "Vary", "Origin");
     }
@@ -212,6 +223,16 @@ static enum MHD_Result respond_error(ff_server *s, struct MHD_Connection *c, uns
     return r;
 }
 
+/* Missing, unknown and revoked keys get the same answer, so a prober learns
+ * nothing about which keys exist (bad-inputs rows 24 and 25). */
+static enum MHD_Result respond_unauthorized(ff_server *s, struct MHD_Connection *c)
+{
+    return respond_error(s, c, 401, "unauthorized",
+                         "a valid write key is required: Authorization: Basic "
+                         "base64(writeKey:) or \"writeKey\" in the body",
+                         NULL);
+}
+
 /* Write key from "Authorization: Basic base64(key:)". Returns length or 0. */
 static size_t basic_auth_key(const char *hdr, char *out, size_t out_size)
 {
@@ -271,18 +292,36 @@ typedef struct header_tally {
     size_t bytes;
     size_t fields;
     size_t longest;
+    size_t n_content_length;
+    bool content_lengths_differ;
+    const char *first_content_length;
+    bool has_transfer_encoding;
+    bool bad_value; /* a control character in a value */
 } header_tally;
 
 static enum MHD_Result tally_header(void *cls, enum MHD_ValueKind kind, const char *key,
                                     const char *value)
 {
-    (void)kind;
     header_tally *t = cls;
     size_t n = strlen(key) + (value ? strlen(value) : 0) + 4;
     t->bytes += n;
     t->fields++;
     if (n > t->longest)
         t->longest = n;
+    if (kind != MHD_HEADER_KIND)
+        return MHD_YES;
+    for (const char *p = value; p && *p; p++)
+        if ((unsigned char)*p < 0x20 && *p != '\t')
+            t->bad_value = true;
+    if (!strcasecmp(key, "Content-Length")) {
+        if (t->n_content_length++ && value && t->first_content_length &&
+            strcmp(value, t->first_content_length) != 0)
+            t->content_lengths_differ = true;
+        if (!t->first_content_length)
+            t->first_content_length = value;
+    } else if (!strcasecmp(key, "Transfer-Encoding")) {
+        t->has_transfer_encoding = true;
+    }
     return MHD_YES;
 }
 
@@ -427,7 +466,7 @@ static enum MHD_Result handle_ingest(ff_server *s, struct MHD_Connection *c, con
         /* A key in the header is checked before the body is even parsed. */
         if (ff_keys_check(s->keys, key_buf, key_len, &kind) != FF_OK) {
             atomic_fetch_add(&s->n_auth_failed, 1);
-            return respond_error(s, c, 401, "invalid_key", "unknown or revoked write key", NULL);
+            return respond_unauthorized(s, c);
         }
         if (kind != FF_KEY_WRITE) {
             atomic_fetch_add(&s->n_auth_failed, 1);
@@ -447,28 +486,24 @@ static enum MHD_Result handle_ingest(ff_server *s, struct MHD_Connection *c, con
         .user_agent = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "User-Agent"),
         .received_at_ms = ff_clock_now_ms(),
     };
-    ff_collect_out out;
-    ff_rc rc = ff_collect_decode(s->collect, &req, &k->arena, &out);
+    ff_collect_out *out = &k->out;
+    ff_rc rc = ff_collect_decode(s->collect, &req, &k->arena, out);
     if (rc != FF_OK) {
         static const char *const hdrs[] = {"Retry-After", "1", NULL};
         return respond_error(s, c, 503, "overloaded", "server out of memory; retry later", hdrs);
     }
     enum MHD_Result ret;
+    bool finished = false;
     if (!key_len) {
         /* Body key: needs a parsed body; a body that failed to parse is
          * answered as such (its key cannot be known). */
-        if (out.status) {
-            ret = respond_error(s, c, (unsigned)out.status, out.code, out.message, NULL);
+        if (out->status) {
+            ret = respond_error(s, c, (unsigned)out->status, out->code, out->message, NULL);
             goto done;
         }
-        if (!out.write_key || ff_keys_check(s->keys, out.write_key, out.write_key_len, &kind)) {
+        if (!out->write_key || ff_keys_check(s->keys, out->write_key, out->write_key_len, &kind)) {
             atomic_fetch_add(&s->n_auth_failed, 1);
-            ret = out.write_key ? respond_error(s, c, 401, "invalid_key",
-                                                "unknown or revoked write key", NULL)
-                                : respond_error(s, c, 401, "missing_key",
-                                                "no write key: send Authorization: Basic "
-                                                "base64(writeKey:) or writeKey in the body",
-                                                NULL);
+            ret = respond_unauthorized(s, c);
             goto done;
         }
         if (kind != FF_KEY_WRITE) {
@@ -478,15 +513,17 @@ static enum MHD_Result handle_ingest(ff_server *s, struct MHD_Connection *c, con
             goto done;
         }
     }
-    if (out.status) {
-        ret = respond_error(s, c, (unsigned)out.status, out.code, out.message, NULL);
+    if (out->status) {
+        ret = respond_error(s, c, (unsigned)out->status, out->code, out->message, NULL);
         goto done;
     }
-    if (out.n_records) {
+    if (out->n_records) {
         ff_err err = {0};
-        rc = ff_evlog_append(s->log, out.payload.data, out.payload.len, out.n_records, NULL, &err);
+        rc = ff_evlog_append(s->log, out->payload.data, out->payload.len, out->n_records, NULL,
+                             &err);
         if (rc) {
-            ff_collect_finish(s->collect, &out, false);
+            ff_collect_finish(s->collect, out, false);
+            finished = true;
             FF_LOG(FF_LOG_ERROR, "http", "append failed: %s", err.msg);
             static const char *const hdrs[] = {"Retry-After", "5", NULL};
             ret = respond_error(s, c, 503, "log_unavailable",
@@ -495,25 +532,27 @@ static enum MHD_Result handle_ingest(ff_server *s, struct MHD_Connection *c, con
             goto done;
         }
     }
-    ff_collect_finish(s->collect, &out, true);
-    atomic_fetch_add(&s->n_events_accepted, out.n_records);
-    atomic_fetch_add(&s->n_events_rejected, out.n_rejected);
+    ff_collect_finish(s->collect, out, true);
+    finished = true;
+    atomic_fetch_add(&s->n_events_accepted, out->n_records);
+    atomic_fetch_add(&s->n_events_rejected, out->n_rejected);
     atomic_fetch_add(&s->n_requests_ok, 1);
     {
         ff_buf b;
         ff_buf_init(&b, 0);
         ff_buf_printf(&b, "{\"success\":true,\"accepted\":%u,\"duplicates\":%u,\"dropped\":%u",
-                      out.n_records, out.n_duplicates, out.n_dropped);
-        if (out.n_rejected) {
+                      out->n_records, out->n_duplicates, out->n_dropped);
+        if (out->n_rejected) {
             ff_buf_adds(&b, ",\"rejected\":");
-            ff_buf_add(&b, out.rejected.data, out.rejected.len);
+            ff_buf_add(&b, out->rejected.data, out->rejected.len);
         }
         ff_buf_addc(&b, '}');
         ret = respond(s, c, 200, "application/json", b.data, b.len, NULL, true);
         ff_buf_fini(&b);
     }
 done:
-    ff_collect_out_fini(s->collect, &out);
+    if (!finished)
+        ff_collect_finish(s->collect, out, false);
     return ret;
 }
 
@@ -529,11 +568,13 @@ static void on_connection(void *cls, struct MHD_Connection *connection, void **s
         if (k) {
             ff_arena_init(&k->arena, ARENA_CHUNK_BYTES, 64u << 20);
             ff_buf_init(&k->body, s->max_body_bytes);
+            ff_collect_out_init(&k->out);
         }
         *socket_context = k;
     } else if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
         conn *k = *socket_context;
         if (k) {
+            ff_collect_out_fini(s->collect, &k->out);
             ff_arena_fini(&k->arena);
             ff_buf_fini(&k->body);
             ff_free(k);
@@ -565,7 +606,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                                   size_t *upload_data_size, void **con_cls)
 {
     ff_server *s = cls;
-    (void)version;
     if (*con_cls == NULL) {
         const union MHD_ConnectionInfo *ci =
             MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
@@ -575,6 +615,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         *con_cls = k;
         k->started = true;
         k->responded = false;
+        k->pending_status = 0;
+        k->discarded_bytes = 0;
         k->start_ns = ff_clock_mono_ns();
         ff_buf_reset(&k->body);
         header_tally qt = {0};
@@ -589,6 +631,30 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             k->responded = true;
             return respond_error(s, c, 431, "headers_too_large",
                                  "request headers over 16 KiB or 100 fields", NULL);
+        }
+        /* Framing ambiguities are how requests get smuggled past proxies
+         * (RFC 9112 section 6): refuse them rather than pick a reading. */
+        const char *bad = NULL;
+        unsigned bad_status = 400;
+        const char *te = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Transfer-Encoding");
+        if (ht.bad_value)
+            bad = "a header value holds a control character";
+        else if (ht.n_content_length > 1 && ht.content_lengths_differ)
+            bad = "conflicting Content-Length headers";
+        else if (ht.n_content_length && ht.has_transfer_encoding)
+            bad = "both Content-Length and Transfer-Encoding";
+        else if (ht.has_transfer_encoding && !strcmp(version, MHD_HTTP_VERSION_1_0))
+            bad = "Transfer-Encoding in an HTTP/1.0 request";
+        else if (te && strcasecmp(te, "chunked") != 0) {
+            bad = "only Transfer-Encoding: chunked is supported";
+            bad_status = 501;
+        }
+        if (bad) {
+            k->responded = true;
+            return respond_error(s, c, bad_status,
+                                 bad_status == 501 ? "unsupported_transfer_encoding"
+                                                   : "bad_request_framing",
+                                 bad, NULL);
         }
         k->rt = route_of(url, &k->call);
         bool is_post = !strcmp(method, "POST");
@@ -664,26 +730,33 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     if (*upload_data_size) {
         size_t n = *upload_data_size;
         *upload_data_size = 0;
-        if (k->responded)
-            return MHD_YES; /* discarding the rest of a refused body */
         atomic_fetch_add(&s->bytes_in, n);
         if (ff_clock_mono_ns() - k->start_ns > s->cfg.body_timeout_s * 1000000000ull) {
-            k->responded = true;
-            return respond_error(s, c, 408, "body_timeout",
-                                 "the request body did not arrive in time", NULL);
+            /* Too slow (R.U.D.Y.): an answer could only go out after the rest
+             * of the body, which is exactly what we will not wait for. */
+            FF_LOG(FF_LOG_DEBUG, "http", "body deadline passed: closing");
+            return MHD_NO;
+        }
+        if (k->responded || k->pending_status) {
+            /* Discarding a refused body, but not forever. */
+            k->discarded_bytes += n;
+            return k->discarded_bytes > MAX_DISCARD_BYTES ? MHD_NO : MHD_YES;
         }
         if (k->rt != R_INGEST)
             return MHD_YES; /* GET endpoints ignore bodies */
         if (ff_buf_add(&k->body, upload_data, n) != FF_OK) {
-            k->responded = true;
-            return respond_error(s, c, 413, "body_too_large",
-                                 "request body is over the limit (max-body-kb)", NULL);
+            k->pending_status = 413;
+            k->pending_code = "body_too_large";
+            k->pending_msg = "request body is over the limit (max-body-kb)";
+            k->discarded_bytes = n;
         }
         return MHD_YES;
     }
     if (k->responded)
         return MHD_YES;
     k->responded = true;
+    if (k->pending_status)
+        return respond_error(s, c, k->pending_status, k->pending_code, k->pending_msg, NULL);
     switch (k->rt) {
     case R_HEALTH:
         return handle_health(s, c);

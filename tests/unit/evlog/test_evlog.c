@@ -8,6 +8,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <zlib.h>
+
 #include "core/ff_buf.h"
 #include "evlog/ff_evlog.h"
 #include "ff_test.h"
@@ -140,6 +142,31 @@ static off_t file_size(const char *p)
     return stat(p, &st) == 0 ? st.st_size : -1;
 }
 
+/* A crash happens between checkpoints: forget the checkpoint so the frames
+ * written since count as not-yet-known-durable, as after a real crash. */
+static void forget_checkpoint(void)
+{
+    char p[512];
+    snprintf(p, sizeof p, "%s/CHECKPOINT", tmpdir);
+    unlink(p);
+}
+
+/* Write a checkpoint saying bytes [0, pos) of segment 0 were durable. */
+static void set_checkpoint(uint64_t pos)
+{
+    unsigned char b[32] = {'F', 'F', 'C', 'K', 'P', 'T', '0', '1'};
+    for (int i = 0; i < 8; i++)
+        b[16 + i] = (unsigned char)(pos >> (8 * i));
+    uint32_t c = (uint32_t)crc32(crc32(0L, Z_NULL, 0), b, 24);
+    for (int i = 0; i < 4; i++)
+        b[24 + i] = (unsigned char)(c >> (8 * i));
+    char p[512];
+    snprintf(p, sizeof p, "%s/CHECKPOINT", tmpdir);
+    FILE *f = fopen(p, "wb");
+    fwrite(b, 1, sizeof b, f);
+    fclose(f);
+}
+
 static void test_torn_tail(void)
 {
     /* Truncate into the last frame at every possible length: recovery must
@@ -156,6 +183,7 @@ static void test_torn_tail(void)
     for (off_t cut = 1; cut < second_frame_len; cut += 7) {
         log = open_log(0);
         ff_evlog_close(log);
+        forget_checkpoint();
         FF_CHECK_EQ(truncate(seg, full - cut), 0);
         log = open_log(0);
         FF_CHECK_EQ(read_all(log, 0), 4);
@@ -165,16 +193,52 @@ static void test_torn_tail(void)
         ff_evlog_close(log);
         full = file_size(seg);
     }
-    /* Flip a byte inside the last frame's payload and header. */
-    for (int where = 0; where < 2; where++) {
+    /* A flipped byte in the last frame's payload: the CRC fails at the very
+     * end of the file, which is how a torn write looks: cut. */
+    {
+        forget_checkpoint();
         int fd = open(seg, O_RDWR);
-        off_t at = where == 0 ? full - 3 : full - second_frame_len + 10;
+        unsigned char c;
+        FF_CHECK_EQ(pread(fd, &c, 1, full - 3), 1);
+        c ^= 0x5a;
+        FF_CHECK_EQ(pwrite(fd, &c, 1, full - 3), 1);
+        close(fd);
+        log = open_log(0);
+        FF_CHECK_EQ(read_all(log, 0), 4);
+        append_n(log, 4, 4);
+        ff_evlog_close(log);
+        full = file_size(seg);
+    }
+    /* A zero-filled tail (as some file systems leave after a crash): cut. */
+    {
+        int fd = open(seg, O_WRONLY | O_APPEND);
+        char zeros[100] = {0};
+        FF_CHECK_EQ(write(fd, zeros, sizeof zeros), 100);
+        close(fd);
+        log = open_log(0);
+        FF_CHECK_EQ(read_all(log, 0), 8);
+        ff_evlog_close(log);
+        FF_CHECK_EQ(file_size(seg), full);
+    }
+    /* A damaged header of a complete frame is not a crash artefact: open
+     * refuses and changes nothing; repair cuts there on purpose. */
+    {
+        int fd = open(seg, O_RDWR);
+        off_t at = full - second_frame_len + 10;
         unsigned char c;
         FF_CHECK_EQ(pread(fd, &c, 1, at), 1);
         c ^= 0x5a;
         FF_CHECK_EQ(pwrite(fd, &c, 1, at), 1);
         close(fd);
-        log = open_log(0);
+        ff_evlog_opts o = {.dir = tmpdir};
+        ff_err err = {0};
+        FF_CHECK_EQ(ff_evlog_open(&o, &log, &err), FF_ECORRUPT);
+        FF_CHECK(strstr(err.msg, "log repair") != NULL);
+        if (!strstr(err.msg, "log repair"))
+            fprintf(stderr, "open said: %s\n", err.msg);
+        FF_CHECK_EQ(file_size(seg), full);
+        o.repair = true;
+        FF_CHECK_EQ(ff_evlog_open(&o, &log, &err), FF_OK);
         FF_CHECK_EQ(read_all(log, 0), 4);
         append_n(log, 4, 4);
         ff_evlog_close(log);
@@ -188,6 +252,55 @@ static void test_torn_tail(void)
     FF_CHECK_EQ(read_all(log, 0), 8);
     FF_CHECK_EQ(ff_evlog_verify(log, NULL, NULL), FF_OK);
     ff_evlog_close(log);
+}
+
+static void test_damage_after_checkpoint_is_torn(void)
+{
+    /* Frames 2 and 3 were written after the last checkpoint; a crash left
+     * frame 2 bad and frame 3 whole (pages persist in any order). Neither
+     * was acknowledged as durable, so recovery cuts at frame 2. */
+    fresh_dir();
+    ff_evlog *log = open_log(0);
+    append_n(log, 0, 4);
+    append_n(log, 4, 4);
+    append_n(log, 8, 4);
+    ff_evlog_close(log);
+    off_t frame = 40 + 4 * (4 + 7);
+    set_checkpoint((uint64_t)(16 + frame));
+    char seg[512];
+    snprintf(seg, sizeof seg, "%s", newest_segment());
+    int fd = open(seg, O_RDWR);
+    unsigned char c = 'X';
+    FF_CHECK_EQ(pwrite(fd, &c, 1, 16 + frame + 40 + 6), 1);
+    close(fd);
+    log = open_log(0);
+    FF_CHECK_EQ(read_all(log, 0), 4);
+    ff_evlog_close(log);
+    FF_CHECK_EQ(file_size(seg), 16 + frame);
+}
+
+static void test_mid_segment_damage_refused(void)
+{
+    /* Damage in an early frame with good frames after it: open must not cut
+     * the acknowledged records behind it. */
+    fresh_dir();
+    ff_evlog *log = open_log(0);
+    append_n(log, 0, 4);
+    append_n(log, 4, 4);
+    append_n(log, 8, 4);
+    ff_evlog_close(log);
+    char seg[512];
+    snprintf(seg, sizeof seg, "%s", newest_segment());
+    off_t before = file_size(seg);
+    int fd = open(seg, O_RDWR);
+    unsigned char c = 'X';
+    FF_CHECK_EQ(pwrite(fd, &c, 1, 16 + 40 + 6), 1); /* payload of the first frame */
+    close(fd);
+    ff_evlog_opts o = {.dir = tmpdir};
+    ff_err err = {0};
+    FF_CHECK_EQ(ff_evlog_open(&o, &log, &err), FF_ECORRUPT);
+    FF_CHECK(strstr(err.msg, "damaged") != NULL);
+    FF_CHECK_EQ(file_size(seg), before);
 }
 
 static void test_mid_corruption_detected(void)
@@ -361,6 +474,8 @@ int main(void)
     FF_RUN(test_lock);
     FF_RUN(test_torn_tail);
     FF_RUN(test_mid_corruption_detected);
+    FF_RUN(test_mid_segment_damage_refused);
+    FF_RUN(test_damage_after_checkpoint_is_torn);
     FF_RUN(test_roll_and_retention);
     FF_RUN(test_group_commit);
     FF_RUN(test_read_only_follow);
