@@ -1,0 +1,1 @@
+SELECT 'ÿþ', `Ã©`, '\x00' FROM events

@@ -1,0 +1,1 @@
+select first, last, asc, desc, nulls, offset from events order by first asc nulls last limit 1 offset 1

@@ -1,0 +1,1 @@
+SELECT todate(ts) FROM events

@@ -1,0 +1,1 @@
+SELECT frobnicate(x) FROM events

@@ -1,0 +1,1 @@
+SELECT fooIf(x, y) FROM events

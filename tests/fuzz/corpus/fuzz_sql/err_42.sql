@@ -1,0 +1,1 @@
+SELECT lowerIf(x, y) FROM events

@@ -1,0 +1,1 @@
+SELECT UNIQ(x) FROM events

@@ -1,0 +1,1 @@
+SELECT argMax(x) FROM events

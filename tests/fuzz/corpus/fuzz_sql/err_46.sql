@@ -1,0 +1,1 @@
+SELECT countIf() FROM events

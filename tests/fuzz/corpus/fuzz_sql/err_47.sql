@@ -1,0 +1,1 @@
+SELECT if(a, b)

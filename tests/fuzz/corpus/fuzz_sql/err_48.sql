@@ -1,0 +1,1 @@
+SELECT windowFunnel(10)(ts) FROM events

@@ -1,0 +1,1 @@
+SELECT retention() FROM events

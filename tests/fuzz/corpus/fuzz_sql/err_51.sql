@@ -1,0 +1,1 @@
+SELECT multiIf(a, b, c, d)

@@ -1,0 +1,3 @@
+SELECT
+  toStartOfHour()
+FROM events

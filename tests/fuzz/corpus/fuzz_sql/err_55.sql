@@ -1,0 +1,1 @@
+SELECT uniqIf(user_id, sum(x) > 0) FROM events

@@ -1,0 +1,1 @@
+SELECT windowFunnel(60)(ts, count() > 1) FROM events

@@ -1,0 +1,1 @@
+SELECT count() FROM events WHERE sum(x) > 1

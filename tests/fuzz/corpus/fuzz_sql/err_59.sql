@@ -1,0 +1,1 @@
+SELECT a, count() FROM events GROUP BY 2

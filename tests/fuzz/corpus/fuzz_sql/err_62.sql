@@ -1,0 +1,1 @@
+SELECT quantile(x)(y) FROM events

@@ -1,0 +1,1 @@
+SELECT quantiles(x) FROM events

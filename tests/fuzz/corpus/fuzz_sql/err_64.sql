@@ -1,0 +1,1 @@
+SELECT windowFunnel(ts, a, b) FROM events

@@ -1,0 +1,1 @@
+SELECT quantile(2)(x) FROM events

@@ -1,0 +1,1 @@
+SELECT quantiles(0.5, -0.1)(x) FROM events

@@ -1,0 +1,1 @@
+SELECT topK(0)(x) FROM events

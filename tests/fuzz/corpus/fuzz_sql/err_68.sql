@@ -1,0 +1,1 @@
+SELECT topK(1.5)(x) FROM events

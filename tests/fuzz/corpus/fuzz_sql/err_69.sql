@@ -1,0 +1,1 @@
+SELECT topK(10, 20)(x) FROM events

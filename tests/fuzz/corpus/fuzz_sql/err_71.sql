@@ -1,0 +1,1 @@
+SELECT windowFunnel('1h')(ts, a) FROM events

@@ -1,0 +1,1 @@
+SELECT windowFunnel(-5)(ts, a) FROM events

@@ -1,0 +1,1 @@
+SELECT windowFunnel(60, 'fast')(ts, a) FROM events

@@ -1,0 +1,1 @@
+SELECT windowFunnel(60, 'strict')(ts, a) FROM events

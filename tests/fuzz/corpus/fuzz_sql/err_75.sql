@@ -1,0 +1,1 @@
+SELECT windowFunnel(60, 'allow_reentry')(ts, a) FROM events

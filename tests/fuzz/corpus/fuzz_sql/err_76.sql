@@ -1,0 +1,1 @@
+SELECT sequenceMatch(1)(ts, a, b) FROM events

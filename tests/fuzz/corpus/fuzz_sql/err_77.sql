@@ -1,0 +1,1 @@
+SELECT sequenceMatch('(?1)(?3)')(ts, a, b) FROM events

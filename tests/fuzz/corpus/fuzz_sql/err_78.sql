@@ -1,0 +1,1 @@
+SELECT sequenceCount('(?1)x')(ts, a, b) FROM events

@@ -1,0 +1,1 @@
+SELECT sequenceMatch('(?1)(?t>1)(?t>2)(?2)')(ts, a, b) FROM events

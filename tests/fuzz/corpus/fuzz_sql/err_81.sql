@@ -1,0 +1,1 @@
+SELECT lower(DISTINCT x) FROM events

@@ -1,0 +1,1 @@
+SELECT x IN y FROM events

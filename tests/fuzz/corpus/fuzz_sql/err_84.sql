@@ -1,0 +1,1 @@
+SELECT dateDiff('fortnight', a, b)

@@ -1,0 +1,1 @@
+SELECT dateDiff(u, a, b)

@@ -1,0 +1,1 @@
+SELECT toStartOfInterval(ts, 15) FROM events

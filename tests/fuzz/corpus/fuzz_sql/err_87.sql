@@ -1,0 +1,1 @@
+SELECT now() - INTERVAL 3 fortnight

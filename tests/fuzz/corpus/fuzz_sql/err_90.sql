@@ -1,0 +1,1 @@
+SELECT u.x FROM events

@@ -1,0 +1,1 @@
+SELECT events.x FROM events AS e

@@ -1,0 +1,1 @@
+SELECT event, count() AS c FROM events GROUP BY event ORDER BY c DESC LIMIT 10

@@ -1,0 +1,1 @@
+SELECT toStartOfHour(ts) AS hour, count() FROM events WHERE ts >= now() - INTERVAL 1 DAY GROUP BY hour ORDER BY hour

@@ -1,0 +1,1 @@
+SELECT toDate(ts) AS day, uniq(user_id) AS dau FROM events GROUP BY day ORDER BY day

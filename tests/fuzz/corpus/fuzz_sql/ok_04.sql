@@ -1,0 +1,1 @@
+SELECT toDate(ts) AS day, uniqExact(user_id) FROM events WHERE ts >= toDateTime('2024-01-01 00:00:00') GROUP BY day ORDER BY day ASC

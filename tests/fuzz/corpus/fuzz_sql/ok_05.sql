@@ -1,0 +1,1 @@
+SELECT toStartOfMinute(ts) AS m, count() FROM events WHERE ts > now() - INTERVAL 30 MINUTE GROUP BY m ORDER BY m

@@ -1,0 +1,1 @@
+SELECT toStartOfWeek(ts) AS week, uniq(user_id) AS wau FROM events GROUP BY week ORDER BY week

@@ -1,0 +1,1 @@
+SELECT toStartOfMonth(ts) AS month, uniqExact(user_id) AS mau FROM events GROUP BY month ORDER BY month

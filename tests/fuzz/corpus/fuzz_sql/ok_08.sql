@@ -1,0 +1,1 @@
+SELECT toStartOfInterval(ts, INTERVAL 15 MINUTE) AS slot, count() FROM events GROUP BY slot ORDER BY slot

@@ -1,0 +1,1 @@
+SELECT toDayOfWeek(ts) AS dow, toHour(ts) AS h, count() FROM events GROUP BY dow, h ORDER BY dow, h

@@ -1,0 +1,1 @@
+SELECT toYear(ts) AS y, toMonth(ts) AS m, sum(revenue) FROM events GROUP BY y, m ORDER BY y, m

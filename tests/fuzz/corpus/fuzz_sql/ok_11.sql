@@ -1,0 +1,1 @@
+SELECT toStartOfDay(ts) AS d, sumIf(revenue, event = 'order_completed') AS rev, countIf(event = 'order_completed') AS orders FROM events GROUP BY d ORDER BY d

@@ -1,0 +1,1 @@
+SELECT count() FROM events WHERE ts BETWEEN toDateTime('2024-03-01 00:00:00') AND toDateTime('2024-03-31 23:59:59')

@@ -1,0 +1,1 @@
+SELECT uniq(user_id) FROM events WHERE event = 'order_completed' AND ts >= today() - 7

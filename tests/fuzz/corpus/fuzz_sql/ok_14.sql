@@ -1,0 +1,1 @@
+SELECT toStartOfHour(ts) AS h, count() FROM events WHERE (ts >= now() - INTERVAL 7 DAY AND ts < now()) AND (event = 'page' OR type = 'page') GROUP BY h ORDER BY h

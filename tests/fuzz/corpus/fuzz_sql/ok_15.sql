@@ -1,0 +1,1 @@
+SELECT product_id, sum(price * quantity) AS revenue FROM events WHERE event = 'order_completed' GROUP BY product_id ORDER BY revenue DESC LIMIT 20

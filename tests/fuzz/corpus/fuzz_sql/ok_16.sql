@@ -1,0 +1,1 @@
+SELECT topK(10)(search_term) FROM events WHERE event = 'products_searched'

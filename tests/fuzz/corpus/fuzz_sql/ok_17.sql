@@ -1,0 +1,1 @@
+SELECT quantiles(0.5, 0.9, 0.99)(price) FROM events WHERE event = 'order_completed'

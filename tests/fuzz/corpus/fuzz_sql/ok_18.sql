@@ -1,0 +1,1 @@
+SELECT quantile(0.9)(price) AS p90, quantile(price) AS median FROM events

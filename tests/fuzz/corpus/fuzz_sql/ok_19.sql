@@ -1,0 +1,1 @@
+SELECT country, uniq(user_id) AS users FROM events WHERE country != '' GROUP BY country ORDER BY users DESC LIMIT 10

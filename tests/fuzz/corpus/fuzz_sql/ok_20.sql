@@ -1,0 +1,1 @@
+SELECT device, browser, count() FROM events GROUP BY device, browser ORDER BY 3 DESC

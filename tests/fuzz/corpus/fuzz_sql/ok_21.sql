@@ -1,0 +1,1 @@
+SELECT currency, sum(revenue) FROM events WHERE revenue IS NOT NULL GROUP BY currency

@@ -1,0 +1,1 @@
+SELECT category, quantileIf(0.5)(price, event = 'order_completed') AS median_paid FROM events GROUP BY category

@@ -1,0 +1,1 @@
+SELECT uniqIf(user_id, event = 'order_completed') / uniq(user_id) AS conversion FROM events

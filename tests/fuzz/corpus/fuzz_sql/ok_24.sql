@@ -1,0 +1,1 @@
+SELECT round(avg(price), 2) AS avg_price, category FROM events WHERE event = 'product_viewed' GROUP BY category

@@ -1,0 +1,1 @@
+SELECT user_id, argMax(country, ts) AS last_country, argMin(referrer, ts) AS first_referrer FROM events GROUP BY user_id LIMIT 100

@@ -1,0 +1,1 @@
+SELECT user_id, anyLast(country), any(device) FROM events GROUP BY user_id

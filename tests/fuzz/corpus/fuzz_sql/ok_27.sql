@@ -1,0 +1,1 @@
+SELECT event, count() FROM events GROUP BY event HAVING count() > 100 ORDER BY count() DESC

@@ -1,0 +1,1 @@
+SELECT event, count() FROM events GROUP BY event ORDER BY 2 DESC LIMIT 5, 10

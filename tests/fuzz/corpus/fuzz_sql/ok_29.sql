@@ -1,0 +1,1 @@
+SELECT level, count() AS users FROM (SELECT user_id, windowFunnel(3600)(ts, event = 'product_viewed', event = 'product_added', event = 'checkout_started', event = 'order_completed') AS level FROM events GROUP BY user_id) GROUP BY level ORDER BY level

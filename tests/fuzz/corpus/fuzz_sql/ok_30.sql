@@ -1,0 +1,1 @@
+SELECT countIf(level >= 1) AS step1, countIf(level >= 2) AS step2, countIf(level >= 3) AS step3 FROM (SELECT user_id, windowFunnel(86400000, 'strict_once')(toUnixTimestamp64Milli(ts), event = 'product_viewed', event = 'product_added', event = 'order_completed') AS level FROM events GROUP BY user_id)

@@ -1,0 +1,1 @@
+SELECT user_id, windowFunnel(1800, 'strict_order', 'strict_increase')(toDateTime(ts), event = 'cart_viewed', event = 'checkout_started') AS level FROM events WHERE ts >= now() - INTERVAL 14 DAY GROUP BY user_id

@@ -1,0 +1,1 @@
+SELECT windowFunnel(3600, 'strict_order', 'allow_reentry')(ts, event = 'a', event = 'b') FROM events GROUP BY session_id

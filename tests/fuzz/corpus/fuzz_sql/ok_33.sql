@@ -1,0 +1,1 @@
+SELECT count() FROM events WHERE user_id IN (SELECT user_id FROM events WHERE event = 'order_completed')

@@ -1,0 +1,1 @@
+SELECT user_id, sequenceMatch('(?1).*(?2)')(ts, event = 'product_viewed', event = 'order_completed') AS converted FROM events GROUP BY user_id

@@ -1,0 +1,1 @@
+SELECT sum(c) FROM (SELECT user_id, sequenceCount('(?1)(?t<=3600)(?2)')(toDateTime(ts), event = 'cart_viewed', event = 'checkout_started') AS c FROM events GROUP BY user_id)

@@ -1,0 +1,1 @@
+SELECT sum(r[1]) AS d0, sum(r[2]) AS d1, sum(r[3]) AS d7 FROM (SELECT user_id, retention(toDate(ts) = '2024-03-01', toDate(ts) = '2024-03-02', toDate(ts) = '2024-03-08') AS r FROM events GROUP BY user_id)

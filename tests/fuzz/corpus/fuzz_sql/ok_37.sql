@@ -1,0 +1,1 @@
+SELECT sum(r[1]), sum(r[2]) / sum(r[1]) AS day1 FROM (SELECT user_id, retention(event = 'signup' AND toDate(ts) = toDate('2024-03-01'), toDate(ts) = toDate('2024-03-01') + 1) AS r FROM events GROUP BY user_id)

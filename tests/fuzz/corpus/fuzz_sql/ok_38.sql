@@ -1,0 +1,1 @@
+SELECT first_day, count() AS cohort FROM (SELECT user_id, min(toDate(ts)) AS first_day FROM events GROUP BY user_id) GROUP BY first_day ORDER BY first_day

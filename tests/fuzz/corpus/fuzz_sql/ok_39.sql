@@ -1,0 +1,1 @@
+SELECT dateDiff('day', min(ts), max(ts)) AS lifetime_days, user_id FROM events GROUP BY user_id

@@ -1,0 +1,1 @@
+SELECT user_id, max(ts) - min(ts) AS span FROM events GROUP BY user_id ORDER BY span DESC LIMIT 10

@@ -1,0 +1,1 @@
+SELECT user_id, count(DISTINCT session_id) AS sessions FROM events GROUP BY user_id HAVING sessions > 3 ORDER BY sessions DESC LIMIT 100

@@ -1,0 +1,1 @@
+SELECT avg(cnt) FROM (SELECT session_id, count() AS cnt FROM events GROUP BY session_id) AS s

@@ -1,0 +1,1 @@
+SELECT user_id, groupArray(event) AS path FROM (SELECT user_id, event FROM events WHERE session_id != '' ORDER BY ts) GROUP BY user_id LIMIT 10

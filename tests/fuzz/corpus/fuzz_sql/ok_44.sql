@@ -1,0 +1,1 @@
+SELECT event_id, ts, event FROM events WHERE session_id = 's1' ORDER BY ts ASC LIMIT 10 OFFSET 20

@@ -1,0 +1,1 @@
+SELECT * FROM events WHERE user_id = 'u123' ORDER BY ts DESC LIMIT 100

@@ -1,0 +1,1 @@
+SELECT url, count() AS views FROM events WHERE type = 'page' AND url LIKE '%/product/%' GROUP BY url ORDER BY views DESC LIMIT 50

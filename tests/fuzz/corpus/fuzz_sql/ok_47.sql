@@ -1,0 +1,1 @@
+SELECT lower(search_term) AS term, count() FROM events WHERE search_term ILIKE '%shoe%' GROUP BY term

@@ -1,0 +1,1 @@
+SELECT event, count() FROM events WHERE event NOT IN ('page', 'screen', 'identify') GROUP BY event

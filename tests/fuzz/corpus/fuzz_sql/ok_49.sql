@@ -1,0 +1,1 @@
+SELECT count() FROM events WHERE anonymous_id IS NULL OR user_id = ''

@@ -1,0 +1,1 @@
+SELECT count() FROM events WHERE startsWith(url, 'https://shop.example.com/') AND NOT endsWith(url, '.png')

@@ -1,0 +1,1 @@
+SELECT concat(device, ' / ', os) AS platform, count() FROM events GROUP BY platform

@@ -1,0 +1,1 @@
+SELECT device || '/' || os AS platform FROM events LIMIT 3

@@ -1,0 +1,1 @@
+SELECT length(url) > 100 AS long_url, count() FROM events GROUP BY long_url

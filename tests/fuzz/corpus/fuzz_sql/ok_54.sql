@@ -1,0 +1,1 @@
+SELECT JSONExtractString(properties, 'plan') AS plan, count() FROM events WHERE event = 'signup' GROUP BY plan

@@ -1,0 +1,1 @@
+SELECT avg(JSONExtractFloat(properties, 'load_ms')) FROM events WHERE event = 'page' AND JSONHas(properties, 'load_ms')

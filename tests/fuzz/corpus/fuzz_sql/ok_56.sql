@@ -1,0 +1,1 @@
+SELECT CASE WHEN price < 10 THEN 'cheap' WHEN price < 100 THEN 'mid' ELSE 'premium' END AS bucket, count() FROM events WHERE event = 'product_viewed' GROUP BY bucket

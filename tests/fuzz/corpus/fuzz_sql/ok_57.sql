@@ -1,0 +1,1 @@
+SELECT CASE device WHEN 'mobile' THEN 'm' WHEN 'desktop' THEN 'd' END AS dev FROM events

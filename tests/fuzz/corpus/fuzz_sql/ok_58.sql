@@ -1,0 +1,1 @@
+SELECT multiIf(quantity >= 10, 'bulk', quantity >= 2, 'multi', 'single') AS size, count() FROM events WHERE event = 'product_added' GROUP BY size

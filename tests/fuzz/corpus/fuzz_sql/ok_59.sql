@@ -1,0 +1,1 @@
+SELECT if(user_id != '', 'known', 'anonymous') AS who, count() FROM events GROUP BY who

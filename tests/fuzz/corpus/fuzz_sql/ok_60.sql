@@ -1,0 +1,1 @@
+SELECT coalesce(referrer, 'direct') AS ref, count() FROM events GROUP BY ref ORDER BY count() DESC LIMIT 10

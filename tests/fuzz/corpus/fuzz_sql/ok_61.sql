@@ -1,0 +1,1 @@
+SELECT toString(toDate(ts)) AS d, toInt64(sum(quantity)) FROM events GROUP BY d

@@ -1,0 +1,1 @@
+SELECT DISTINCT event FROM events ORDER BY event

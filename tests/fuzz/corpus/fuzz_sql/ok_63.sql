@@ -1,0 +1,1 @@
+SELECT price FROM events WHERE price > 0 ORDER BY price DESC NULLS LAST LIMIT 3

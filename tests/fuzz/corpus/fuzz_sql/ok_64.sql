@@ -1,0 +1,1 @@
+SELECT count() AS total, countIf(device = 'mobile') AS mobile FROM events

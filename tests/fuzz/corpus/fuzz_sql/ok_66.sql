@@ -1,0 +1,1 @@
+SELECT event, count() FROM events GROUP BY event FORMAT CSVWithNames;

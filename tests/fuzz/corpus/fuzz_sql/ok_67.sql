@@ -1,0 +1,1 @@
+SELECT `user_id`, "event" FROM events LIMIT 1

@@ -1,0 +1,1 @@
+SELECT e.user_id, count() FROM events AS e GROUP BY e.user_id

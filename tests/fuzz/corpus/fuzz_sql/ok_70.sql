@@ -1,0 +1,1 @@
+select Count(*), SUM(price), Avg(price), MIN(ts), max(ts) from events where NOT (event = 'page')

@@ -1,0 +1,1 @@
+SELECT a AND b AND c OR d OR e

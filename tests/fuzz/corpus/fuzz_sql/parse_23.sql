@@ -1,0 +1,1 @@
+SELECT x BETWEEN 1 + 1 AND 2 * 3

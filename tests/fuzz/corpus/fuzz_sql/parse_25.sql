@@ -1,0 +1,1 @@
+SELECT x = 1 BETWEEN 0 AND 1

@@ -1,0 +1,1 @@
+SELECT x LIKE 'a%' OR x NOT LIKE 'b%'

@@ -1,0 +1,1 @@
+SELECT x ILIKE 'a' AND x NOT ILIKE 'b'

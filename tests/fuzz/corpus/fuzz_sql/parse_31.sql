@@ -1,0 +1,1 @@
+SELECT NOT x LIKE 'a'

@@ -1,0 +1,1 @@
+SELECT x IN (1, 2, 3), x NOT IN (1)

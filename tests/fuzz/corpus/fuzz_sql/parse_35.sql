@@ -1,0 +1,1 @@
+SELECT x IN tuple(1)

@@ -1,0 +1,1 @@
+SELECT x IN (1) AND y

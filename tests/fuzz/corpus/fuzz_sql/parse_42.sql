@@ -1,0 +1,1 @@
+SELECT INTERVAL 1 DAY, INTERVAL -2 hour, interval (1 + 1) Week, INTERVAL n SECOND

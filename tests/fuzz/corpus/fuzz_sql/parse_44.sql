@@ -1,0 +1,1 @@
+SELECT now() - INTERVAL 7 DAY + 1

@@ -1,0 +1,1 @@
+SELECT count(), count(*), count(x), count(DISTINCT x), uniq(a, b)

@@ -1,0 +1,1 @@
+SELECT countIf(x > 1), sumIf(y, x > 1), avgIf(y, z), uniqIf(u, c), quantileIf(0.9)(p, c)

@@ -1,0 +1,1 @@
+SELECT COUNT(), Sum(x), AVG(x), MAX(x), IF(a, 1, 2), CONCAT('a', 'b'), Lower(s), NOW(), ISNULL(x), DATEDIFF('day', a, b), LENGTH(s), Round(x)

@@ -1,0 +1,1 @@
+SELECT windowFunnel(3600, 'strict_order')(ts, e = 'a', e = 'b')

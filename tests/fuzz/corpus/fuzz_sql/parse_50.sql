@@ -1,0 +1,1 @@
+SELECT retention(a, b, c), sequenceCount('(?1)(?2)')(ts, a, b)

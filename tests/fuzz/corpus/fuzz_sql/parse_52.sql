@@ -1,0 +1,1 @@
+SELECT JSONExtractString(properties, 'a', 'b')

@@ -1,0 +1,1 @@
+SELECT NULL, true, FALSE, 1.5, 1e2, 0x10, 0XfF, 0b11, .25, 5., 2.5E-1

@@ -1,0 +1,1 @@
+SELECT inf, -inf, nan, -0.0, INF

@@ -1,0 +1,1 @@
+sElEcT a fRoM events wHeRe b GrOuP bY a

@@ -1,0 +1,1 @@
+SELECT first, last, asc, desc, nulls, offset FROM events

@@ -1,0 +1,1 @@
+SELECT x AS first FROM events ORDER BY first DESC NULLS LAST

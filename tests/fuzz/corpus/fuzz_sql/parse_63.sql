@@ -1,0 +1,1 @@
+SELECT e.x, `e`.`y` FROM events AS e

@@ -1,0 +1,1 @@
+SELECT date, hour, day, type, event FROM events

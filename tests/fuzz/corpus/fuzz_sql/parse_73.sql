@@ -1,0 +1,1 @@
+SELECT a, count() FROM events WHERE b GROUP BY a HAVING count() > 1 ORDER BY 2 LIMIT 3

@@ -1,0 +1,2 @@
+#! shebang-style comment
+SELECT 1 # and another
