@@ -10,7 +10,7 @@ JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 FUZZ_SECONDS ?= 30
 DEMO_ARGS  ?=
 
-.PHONY: all deps build asan demo test test-plain test-asan fuzz format format-check bench clean node-deps
+.PHONY: all deps sdk-deps build asan demo test test-plain test-asan fuzz format format-check bench clean node-deps
 
 all: build
 
@@ -19,8 +19,12 @@ deps:
 
 node-deps: deps
 	@bash scripts/install-node-deps.sh
+	@bash scripts/install-browser-deps.sh
 
-build: deps
+sdk-deps: deps
+	@FF_NO_CHROMIUM=1 bash scripts/install-browser-deps.sh
+
+build: sdk-deps
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 	cmake --build $(BUILD) -j$(JOBS)
 

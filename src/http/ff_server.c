@@ -149,12 +149,17 @@ static bool origin_allowed(ff_server *s, struct MHD_Connection *c);
 static void add_cors(ff_server *s, struct MHD_Connection *c, struct MHD_Response *r)
 {
     const char *origin = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin");
-    if (!strcmp(s->cfg.cors_origins, "*")) {
+    bool any = !strcmp(s->cfg.cors_origins, "*");
+    if (any) {
         MHD_add_response_header(r, "Access-Control-Allow-Origin", "*");
     } else if (origin && origin_allowed(s, c)) {
         MHD_add_response_header(r, "Access-Control-Allow-Origin", origin);
         MHD_add_response_header(r, "Vary", "Origin");
+    } else {
+        return;
     }
+    /* Let browser SDKs read the back-pressure hints of 429/503 answers. */
+    MHD_add_response_header(r, "Access-Control-Expose-Headers", "Retry-After, X-RateLimit-Reset");
 }
 
 static bool origin_allowed(ff_server *s, struct MHD_Connection *c)
