@@ -1,0 +1,1044 @@
+/* ff_enc.c -- column chunk encodings (layouts: ff_enc.h and docs/formats/part.md). */
+#include "store/ff_enc.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
+#include "core/ff_mem.h"
+
+/* ---- little-endian loads and stores ------------------------------------------------------ */
+
+static inline uint64_t ld64(const uint8_t *p)
+{
+    uint64_t v;
+    memcpy(&v, p, 8);
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    v = __builtin_bswap64(v);
+#endif
+    return v;
+}
+
+static inline void st64(uint8_t *p, uint64_t v)
+{
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    v = __builtin_bswap64(v);
+#endif
+    memcpy(p, &v, 8);
+}
+
+/* Loads up to 8 bytes (fewer when fewer remain), zero-filled. */
+static inline uint64_t ld_upto8(const uint8_t *p, size_t avail)
+{
+    if (avail >= 8)
+        return ld64(p);
+    uint64_t v = 0;
+    for (size_t k = 0; k < avail; k++)
+        v |= (uint64_t)p[k] << (8 * k);
+    return v;
+}
+
+/* ---- names ------------------------------------------------------------------------------- */
+
+const char *ff_enc_name(ff_enc e)
+{
+    switch (e) {
+    case FF_ENC_ALLNULL:
+        return "allnull";
+    case FF_ENC_I64_PLAIN:
+        return "i64_plain";
+    case FF_ENC_I64_FOR:
+        return "i64_for";
+    case FF_ENC_I64_DELTA_VARINT:
+        return "i64_delta_varint";
+    case FF_ENC_I64_DELTA_FOR:
+        return "i64_delta_for";
+    case FF_ENC_STR_PLAIN:
+        return "str_plain";
+    case FF_ENC_STR_DICT:
+        return "str_dict";
+    case FF_ENC_STR_UUID:
+        return "str_uuid";
+    }
+    return "?";
+}
+
+bool ff_enc_valid_for(ff_enc e, ff_type t, bool nullable)
+{
+    if (ff_type_is_str(t))
+        return e == FF_ENC_STR_PLAIN || e == FF_ENC_STR_DICT || e == FF_ENC_STR_UUID;
+    if (t < FF_TYPE_TIME_MS || t > FF_TYPE_UINT64)
+        return false;
+    if (e == FF_ENC_ALLNULL)
+        return nullable;
+    return e >= FF_ENC_I64_PLAIN && e <= FF_ENC_I64_DELTA_FOR;
+}
+
+/* ---- primitives -------------------------------------------------------------------------- */
+
+unsigned ff_bits_for(uint64_t x)
+{
+    return x ? 64u - (unsigned)__builtin_clzll(x) : 0u;
+}
+
+size_t ff_varint_len(uint64_t v)
+{
+    return v ? (ff_bits_for(v) + 6) / 7 : 1;
+}
+
+size_t ff_varint_put(uint8_t *p, uint64_t v)
+{
+    size_t n = 0;
+    while (v >= 0x80) {
+        p[n++] = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    p[n++] = (uint8_t)v;
+    return n;
+}
+
+bool ff_varint_get(const uint8_t **pp, const uint8_t *end, uint64_t *out)
+{
+    const uint8_t *p = *pp;
+    if (p < end && *p < 0x80) { /* one byte: the common case */
+        *out = *p;
+        *pp = p + 1;
+        return true;
+    }
+    uint64_t v = 0;
+    for (unsigned i = 0; i < FF_VARINT_MAX; i++) {
+        if (p >= end)
+            return false;
+        uint8_t b = *p++;
+        if (i == FF_VARINT_MAX - 1 && b > 1)
+            return false; /* more than 64 bits */
+        v |= (uint64_t)(b & 0x7F) << (7 * i);
+        if (!(b & 0x80)) {
+            if (b == 0 && i > 0)
+                return false; /* overlong */
+            *out = v;
+            *pp = p;
+            return true;
+        }
+    }
+    return false;
+}
+
+size_t ff_bitpack_bytes(uint32_t n, unsigned width)
+{
+    return (size_t)(((uint64_t)n * width + 7) / 8);
+}
+
+/* A bit writer: values are appended LSB-first; full 64-bit words are stored as they fill. */
+typedef struct bitw {
+    uint8_t *out;
+    size_t o;
+    uint64_t acc;
+    unsigned fill; /* bits in acc, < 64 */
+} bitw;
+
+static inline void bitw_put(bitw *b, uint64_t x, unsigned w)
+{
+    /* x < 2^w; 1 <= w <= 64 */
+    b->acc |= x << b->fill;
+    if (b->fill + w >= 64) {
+        st64(b->out + b->o, b->acc);
+        b->o += 8;
+        unsigned used = 64 - b->fill;
+        b->acc = used < 64 ? x >> used : 0;
+        b->fill = b->fill + w - 64;
+    } else {
+        b->fill += w;
+    }
+}
+
+static inline void bitw_flush(bitw *b)
+{
+    for (unsigned k = 0; k < (b->fill + 7) / 8; k++)
+        b->out[b->o++] = (uint8_t)(b->acc >> (8 * k));
+    b->acc = 0;
+    b->fill = 0;
+}
+
+static inline uint64_t width_mask(unsigned w)
+{
+    return w >= 64 ? ~(uint64_t)0 : (((uint64_t)1 << w) - 1);
+}
+
+void ff_bitpack(const uint64_t *v, uint32_t n, unsigned width, uint8_t *out)
+{
+    if (width == 0)
+        return;
+    uint64_t mask = width_mask(width);
+    bitw b = {out, 0, 0, 0};
+    for (uint32_t i = 0; i < n; i++)
+        bitw_put(&b, v[i] & mask, width);
+    bitw_flush(&b);
+}
+
+void ff_bitunpack64(const uint8_t *in, uint32_t n, unsigned width, uint64_t *out)
+{
+    if (width == 0) {
+        memset(out, 0, (size_t)n * sizeof *out);
+        return;
+    }
+    size_t nb = ff_bitpack_bytes(n, width);
+    uint64_t mask = width_mask(width);
+    uint64_t bit = 0;
+    for (uint32_t i = 0; i < n; i++, bit += width) {
+        size_t byte = (size_t)(bit >> 3);
+        unsigned sh = (unsigned)(bit & 7);
+        uint64_t x = ld_upto8(in + byte, nb - byte) >> sh;
+        if (sh + width > 64)
+            x |= (uint64_t)in[byte + 8] << (64 - sh);
+        out[i] = x & mask;
+    }
+}
+
+void ff_bitunpack32(const uint8_t *in, uint32_t n, unsigned width, uint32_t *out)
+{
+    if (width == 0) {
+        memset(out, 0, (size_t)n * sizeof *out);
+        return;
+    }
+    size_t nb = ff_bitpack_bytes(n, width);
+    uint64_t mask = width_mask(width);
+    uint64_t bit = 0;
+    uint32_t i = 0;
+    /* Fast part: a full 8-byte load is always in bounds. */
+    for (; i < n && (size_t)(bit >> 3) + 8 <= nb; i++, bit += width)
+        out[i] = (uint32_t)((ld64(in + (bit >> 3)) >> (bit & 7)) & mask);
+    for (; i < n; i++, bit += width) {
+        size_t byte = (size_t)(bit >> 3);
+        out[i] = (uint32_t)((ld_upto8(in + byte, nb - byte) >> (bit & 7)) & mask);
+    }
+}
+
+/* ---- int64 value streams ----------------------------------------------------------------- */
+
+typedef struct istats {
+    int64_t min, max;   /* of the values */
+    int64_t dmin, dmax; /* of the deltas v[i] - v[i-1], i >= 1 (wrapping) */
+    uint64_t vgcd;      /* gcd of all v[i] - min (1 when they are all equal) */
+    uint64_t dgcd;      /* gcd of all d[i] - dmin (1 when they are all equal) */
+    size_t dv_bytes;    /* DELTA_VARINT size */
+} istats;
+
+static uint64_t gcd_u64(uint64_t a, uint64_t b)
+{
+    if (a == 0)
+        return b;
+    if (b == 0)
+        return a;
+    int sh = __builtin_ctzll(a | b);
+    a >>= __builtin_ctzll(a);
+    do {
+        b >>= __builtin_ctzll(b);
+        if (a > b) {
+            uint64_t t = a;
+            a = b;
+            b = t;
+        }
+        b -= a;
+    } while (b);
+    return a << sh;
+}
+
+/* |x - y| of two int64 as an exact uint64. */
+static inline uint64_t absdiff(int64_t x, int64_t y)
+{
+    return x >= y ? (uint64_t)x - (uint64_t)y : (uint64_t)y - (uint64_t)x;
+}
+
+/* gcd{v[i] - min} equals gcd{|v[i] - v[0]|}: one pass, no need to know min first. The gcd
+ * work stops once it reaches 1 (millisecond times get there within a few values). */
+static void i64_stats(const int64_t *v, uint32_t n, istats *s)
+{
+    memset(s, 0, sizeof *s);
+    s->vgcd = s->dgcd = 1;
+    if (n == 0)
+        return;
+    s->min = s->max = v[0];
+    s->dv_bytes = ff_varint_len(ff_zigzag(v[0]));
+    if (n == 1)
+        return;
+    int64_t d1 = (int64_t)((uint64_t)v[1] - (uint64_t)v[0]);
+    s->dmin = s->dmax = d1;
+    uint64_t gv = 0, gd = 0;
+    bool gv_done = false, gd_done = false;
+    for (uint32_t i = 1; i < n; i++) {
+        int64_t x = v[i];
+        int64_t d = (int64_t)((uint64_t)x - (uint64_t)v[i - 1]);
+        if (x < s->min)
+            s->min = x;
+        if (x > s->max)
+            s->max = x;
+        if (d < s->dmin)
+            s->dmin = d;
+        if (d > s->dmax)
+            s->dmax = d;
+        s->dv_bytes += ff_varint_len(ff_zigzag(d));
+        if (!gv_done) {
+            gv = gcd_u64(gv, absdiff(x, v[0]));
+            gv_done = gv == 1;
+        }
+        if (!gd_done) {
+            gd = gcd_u64(gd, absdiff(d, d1));
+            gd_done = gd == 1;
+        }
+    }
+    s->vgcd = gv ? gv : 1;
+    s->dgcd = gd ? gd : 1;
+}
+
+static unsigned for_width(const istats *s)
+{
+    return ff_bits_for(((uint64_t)s->max - (uint64_t)s->min) / s->vgcd);
+}
+
+static unsigned dfor_width(const istats *s)
+{
+    return ff_bits_for(((uint64_t)s->dmax - (uint64_t)s->dmin) / s->dgcd);
+}
+
+#define FOR_HDR 17  /* base, mult, width */
+#define DFOR_HDR 25 /* first, dmin, mult, width */
+
+static size_t i64_size_from(ff_enc e, const istats *s, uint32_t n)
+{
+    if (n == 0)
+        return 0;
+    switch (e) {
+    case FF_ENC_I64_PLAIN:
+        return (size_t)n * 8;
+    case FF_ENC_I64_FOR:
+        return FOR_HDR + ff_bitpack_bytes(n, for_width(s));
+    case FF_ENC_I64_DELTA_VARINT:
+        return s->dv_bytes;
+    case FF_ENC_I64_DELTA_FOR:
+        return DFOR_HDR + ff_bitpack_bytes(n - 1, dfor_width(s));
+    default:
+        return SIZE_MAX;
+    }
+}
+
+size_t ff_enc_i64_size(ff_enc e, const int64_t *v, uint32_t n)
+{
+    istats s;
+    i64_stats(v, n, &s);
+    return i64_size_from(e, &s, n);
+}
+
+static ff_rc i64_put_with(ff_enc e, const int64_t *v, uint32_t n, const istats *s, ff_buf *out)
+{
+    size_t size = i64_size_from(e, s, n);
+    if (size == SIZE_MAX)
+        return FF_EINVAL;
+    ff_rc rc = ff_buf_reserve(out, size);
+    if (rc)
+        return rc;
+    uint8_t *p = (uint8_t *)out->data + out->len;
+    if (n > 0) {
+        switch (e) {
+        case FF_ENC_I64_PLAIN:
+            for (uint32_t i = 0; i < n; i++)
+                st64(p + 8 * (size_t)i, (uint64_t)v[i]);
+            break;
+        case FF_ENC_I64_FOR: {
+            unsigned w = for_width(s);
+            uint64_t m = s->vgcd;
+            st64(p, (uint64_t)s->min);
+            st64(p + 8, m);
+            p[16] = (uint8_t)w;
+            if (w) {
+                bitw b = {p + FOR_HDR, 0, 0, 0};
+                for (uint32_t i = 0; i < n; i++) {
+                    uint64_t u = (uint64_t)v[i] - (uint64_t)s->min;
+                    bitw_put(&b, m == 1 ? u : u / m, w);
+                }
+                bitw_flush(&b);
+            }
+            break;
+        }
+        case FF_ENC_I64_DELTA_VARINT: {
+            size_t o = ff_varint_put(p, ff_zigzag(v[0]));
+            for (uint32_t i = 1; i < n; i++)
+                o +=
+                    ff_varint_put(p + o, ff_zigzag((int64_t)((uint64_t)v[i] - (uint64_t)v[i - 1])));
+            FF_VERIFY(o == size);
+            break;
+        }
+        case FF_ENC_I64_DELTA_FOR: {
+            unsigned w = dfor_width(s);
+            uint64_t m = s->dgcd;
+            st64(p, (uint64_t)v[0]);
+            st64(p + 8, (uint64_t)s->dmin);
+            st64(p + 16, m);
+            p[24] = (uint8_t)w;
+            if (w) {
+                bitw b = {p + DFOR_HDR, 0, 0, 0};
+                for (uint32_t i = 1; i < n; i++) {
+                    uint64_t u = (uint64_t)v[i] - (uint64_t)v[i - 1] - (uint64_t)s->dmin;
+                    bitw_put(&b, m == 1 ? u : u / m, w);
+                }
+                bitw_flush(&b);
+            }
+            break;
+        }
+        default:
+            return FF_EINVAL;
+        }
+    }
+    out->len += size;
+    out->data[out->len] = '\0';
+    return FF_OK;
+}
+
+ff_rc ff_enc_i64_put(ff_enc e, const int64_t *v, uint32_t n, ff_buf *out)
+{
+    istats s;
+    i64_stats(v, n, &s);
+    return i64_put_with(e, v, n, &s, out);
+}
+
+#define CORRUPT(msg)                                                                               \
+    do {                                                                                           \
+        *why = (msg);                                                                              \
+        return FF_ECORRUPT;                                                                        \
+    } while (0)
+
+ff_rc ff_enc_i64_get(ff_enc e, const uint8_t *p, size_t len, uint32_t n, int64_t *out,
+                     const char **why)
+{
+    if (n == 0) {
+        if (len != 0)
+            CORRUPT("bytes after an empty value stream");
+        return FF_OK;
+    }
+    uint64_t *u = (uint64_t *)out;
+    switch (e) {
+    case FF_ENC_I64_PLAIN:
+        if (len != (size_t)n * 8)
+            CORRUPT("plain int stream has the wrong length");
+        for (uint32_t i = 0; i < n; i++)
+            u[i] = ld64(p + 8 * (size_t)i);
+        return FF_OK;
+    case FF_ENC_I64_FOR: {
+        if (len < FOR_HDR)
+            CORRUPT("frame-of-reference header truncated");
+        uint64_t base = ld64(p), mult = ld64(p + 8);
+        unsigned w = p[16];
+        if (w > 64)
+            CORRUPT("bit width over 64");
+        if (mult == 0)
+            CORRUPT("frame-of-reference multiplier 0");
+        if (len != FOR_HDR + ff_bitpack_bytes(n, w))
+            CORRUPT("frame-of-reference stream has the wrong length");
+        ff_bitunpack64(p + FOR_HDR, n, w, u);
+        if (mult == 1)
+            for (uint32_t i = 0; i < n; i++)
+                u[i] += base;
+        else
+            for (uint32_t i = 0; i < n; i++)
+                u[i] = base + u[i] * mult;
+        return FF_OK;
+    }
+    case FF_ENC_I64_DELTA_VARINT: {
+        const uint8_t *q = p, *end = p + len;
+        uint64_t prev = 0;
+        for (uint32_t i = 0; i < n; i++) {
+            uint64_t z;
+            if (!ff_varint_get(&q, end, &z))
+                CORRUPT("bad or truncated varint");
+            prev += (uint64_t)ff_unzigzag(z);
+            u[i] = prev;
+        }
+        if (q != end)
+            CORRUPT("bytes after the last varint");
+        return FF_OK;
+    }
+    case FF_ENC_I64_DELTA_FOR: {
+        if (len < DFOR_HDR)
+            CORRUPT("delta frame-of-reference header truncated");
+        uint64_t first = ld64(p), dmin = ld64(p + 8), mult = ld64(p + 16);
+        unsigned w = p[24];
+        if (w > 64)
+            CORRUPT("bit width over 64");
+        if (mult == 0)
+            CORRUPT("delta frame-of-reference multiplier 0");
+        if (len != DFOR_HDR + ff_bitpack_bytes(n - 1, w))
+            CORRUPT("delta frame-of-reference stream has the wrong length");
+        u[0] = first;
+        ff_bitunpack64(p + DFOR_HDR, n - 1, w, u + 1);
+        for (uint32_t i = 1; i < n; i++)
+            u[i] = u[i - 1] + dmin + u[i] * mult;
+        return FF_OK;
+    }
+    default:
+        CORRUPT("not an int encoding");
+    }
+}
+
+/* ---- UUID text <-> 16 bytes ------------------------------------------------------------- */
+
+static const char hexdig[] = "0123456789abcdef";
+
+static inline int hexval(char ch)
+{
+    return ch >= '0' && ch <= '9' ? ch - '0' : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
+}
+
+/* True when s is canonical lowercase UUID text; the 16 bytes go to out (may be NULL). */
+static bool uuid_parse(const char *s, uint32_t len, uint8_t *out)
+{
+    if (len != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-')
+        return false;
+    int k = 0;
+    for (int i = 0; i < 36; i += 2) {
+        if (i == 8 || i == 13 || i == 18 || i == 23)
+            i++;
+        int hi = hexval(s[i]), lo = hexval(s[i + 1]);
+        if (hi < 0 || lo < 0)
+            return false;
+        if (out)
+            out[k] = (uint8_t)(hi << 4 | lo);
+        k++;
+    }
+    return true;
+}
+
+static void uuid_format(const uint8_t *b, char *out)
+{
+    int o = 0;
+    for (int k = 0; k < 16; k++) {
+        if (k == 4 || k == 6 || k == 8 || k == 10)
+            out[o++] = '-';
+        out[o++] = hexdig[b[k] >> 4];
+        out[o++] = hexdig[b[k] & 15];
+    }
+}
+
+/* ---- chunk context ----------------------------------------------------------------------- */
+
+typedef struct sortent {
+    const char *p;
+    uint32_t len;
+    uint32_t idx;
+} sortent;
+
+struct ff_enc_ctx {
+    ff_chunk_in in;
+    bool prepared;
+    uint32_t n_null;
+    uint32_t cap; /* capacity of the per-row arrays below */
+
+    /* numeric */
+    int64_t *vals;    /* compacted non-NULL values (cap) */
+    const int64_t *v; /* the values to encode: vals or in.i64 */
+    uint32_t n_vals;
+    istats st;
+
+    /* strings */
+    uint32_t *slots; /* hash table: 0 = empty, else unique index + 1 */
+    uint32_t n_slots;
+    ff_str *uniq;    /* distinct values, first-seen order (cap) */
+    uint64_t *uhash; /* their hashes (cap) */
+    uint32_t n_uniq;
+    uint32_t *row_u; /* per row: unique index (cap) */
+    uint32_t *rank;  /* unique index -> code (cap) */
+    sortent *sorted; /* uniques in code order (cap) */
+    bool dict_sorted;
+    bool all_uuid;           /* every value is a canonical lowercase UUID */
+    size_t dict_entry_bytes; /* sum of varint lengths + bytes of the distinct values */
+    size_t plain_size;
+};
+
+ff_rc ff_enc_ctx_new(ff_enc_ctx **out, ff_err *err)
+{
+    ff_enc_ctx *c = ff_calloc(1, sizeof *c);
+    if (!c)
+        return FF_ERR_SET(err, FF_ENOMEM, "encoder context: out of memory");
+    *out = c;
+    return FF_OK;
+}
+
+void ff_enc_ctx_free(ff_enc_ctx *c)
+{
+    if (!c)
+        return;
+    ff_free(c->vals);
+    ff_free(c->slots);
+    ff_free(c->uniq);
+    ff_free(c->uhash);
+    ff_free(c->row_u);
+    ff_free(c->rank);
+    ff_free(c->sorted);
+    ff_free(c);
+}
+
+static ff_rc ctx_reserve(ff_enc_ctx *c, uint32_t n)
+{
+    if (n <= c->cap)
+        return FF_OK;
+    uint32_t cap = c->cap ? c->cap : 1024;
+    while (cap < n)
+        cap = cap > UINT32_MAX / 2 ? n : cap * 2;
+#define GROW(field)                                                                                \
+    do {                                                                                           \
+        void *np_ = ff_realloc(c->field, (size_t)cap * sizeof *c->field);                          \
+        if (!np_)                                                                                  \
+            return FF_ENOMEM;                                                                      \
+        c->field = np_;                                                                            \
+    } while (0)
+    GROW(vals);
+    GROW(uniq);
+    GROW(uhash);
+    GROW(row_u);
+    GROW(rank);
+    GROW(sorted);
+#undef GROW
+    c->cap = cap;
+    return FF_OK;
+}
+
+static ff_rc prepare_strings(ff_enc_ctx *c)
+{
+    uint32_t n = c->in.n_rows;
+    uint64_t want = (uint64_t)n * 2;
+    uint32_t ns = 16;
+    while (ns < want)
+        ns *= 2;
+    if (ns > c->n_slots) {
+        uint32_t *s = ff_realloc(c->slots, (size_t)ns * sizeof *s);
+        if (!s)
+            return FF_ENOMEM;
+        c->slots = s;
+        c->n_slots = ns;
+    }
+    memset(c->slots, 0, (size_t)ns * sizeof *c->slots);
+    uint32_t mask = ns - 1;
+    c->n_uniq = 0;
+    c->dict_entry_bytes = 0;
+    c->plain_size = 0;
+    const ff_str *sv = c->in.str;
+    for (uint32_t i = 0; i < n; i++) {
+        const ff_str s = sv[i];
+        c->plain_size += ff_varint_len(s.len) + s.len;
+        /* Consecutive equal values are common (sorted by person): skip the hash. */
+        if (i > 0 && s.len == sv[i - 1].len &&
+            (s.p == sv[i - 1].p || memcmp(s.p, sv[i - 1].p, s.len) == 0)) {
+            c->row_u[i] = c->row_u[i - 1];
+            continue;
+        }
+        uint64_t h = XXH3_64bits(s.p, s.len);
+        uint32_t j = (uint32_t)h & mask;
+        uint32_t u;
+        for (;;) {
+            uint32_t e = c->slots[j];
+            if (!e) {
+                u = c->n_uniq++;
+                c->uniq[u] = s;
+                c->uhash[u] = h;
+                c->slots[j] = u + 1;
+                c->dict_entry_bytes += ff_varint_len(s.len) + s.len;
+                break;
+            }
+            u = e - 1;
+            if (c->uhash[u] == h && c->uniq[u].len == s.len &&
+                memcmp(c->uniq[u].p, s.p, s.len) == 0)
+                break;
+            j = (j + 1) & mask;
+        }
+        c->row_u[i] = u;
+    }
+    c->dict_sorted = false;
+    c->all_uuid = true;
+    for (uint32_t u = 0; u < c->n_uniq && c->all_uuid; u++)
+        c->all_uuid = uuid_parse(c->uniq[u].p, c->uniq[u].len, NULL);
+    return FF_OK;
+}
+
+ff_rc ff_enc_prepare(ff_enc_ctx *c, const ff_chunk_in *in, ff_err *err)
+{
+    c->prepared = false;
+    if (in->n_rows == 0)
+        return FF_ERR_SET(err, FF_EINVAL, "encoder: a chunk has at least one row");
+    c->in = *in;
+    ff_rc rc = ctx_reserve(c, in->n_rows);
+    if (rc)
+        return FF_ERR_SET(err, rc, "encoder: out of memory for %u rows", in->n_rows);
+    c->n_null = 0;
+    if (ff_type_is_str(in->type)) {
+        if (!in->str)
+            return FF_ERR_SET(err, FF_EINVAL, "encoder: string chunk without values");
+        if ((rc = prepare_strings(c)) != FF_OK)
+            return FF_ERR_SET(err, rc, "encoder: out of memory");
+    } else {
+        if (!in->i64)
+            return FF_ERR_SET(err, FF_EINVAL, "encoder: numeric chunk without values");
+        c->v = in->i64;
+        c->n_vals = in->n_rows;
+        if (in->nullable && in->nulls) {
+            uint32_t m = 0;
+            for (uint32_t i = 0; i < in->n_rows; i++) {
+                if ((in->nulls[i >> 3] >> (i & 7)) & 1)
+                    c->n_null++;
+                else
+                    c->vals[m++] = in->i64[i];
+            }
+            c->v = c->vals;
+            c->n_vals = m;
+        }
+        i64_stats(c->v, c->n_vals, &c->st);
+    }
+    c->prepared = true;
+    return FF_OK;
+}
+
+uint32_t ff_enc_n_null(const ff_enc_ctx *c)
+{
+    return c->n_null;
+}
+
+uint32_t ff_enc_n_distinct(const ff_enc_ctx *c)
+{
+    return ff_type_is_str(c->in.type) ? c->n_uniq : 0;
+}
+
+size_t ff_enc_size(const ff_enc_ctx *c, ff_enc e)
+{
+    if (!c->prepared || !ff_enc_valid_for(e, c->in.type, c->in.nullable))
+        return SIZE_MAX;
+    uint32_t n = c->in.n_rows;
+    if (ff_type_is_str(c->in.type)) {
+        if (e == FF_ENC_STR_PLAIN)
+            return c->plain_size;
+        if (e == FF_ENC_STR_UUID)
+            return c->all_uuid ? (size_t)n * 16 : SIZE_MAX;
+        unsigned w = ff_bits_for(c->n_uniq - 1);
+        return ff_varint_len(c->n_uniq) + c->dict_entry_bytes + 1 + ff_bitpack_bytes(n, w);
+    }
+    if (e == FF_ENC_ALLNULL)
+        return c->n_null == n ? 0 : SIZE_MAX;
+    if (c->n_null == n)
+        return SIZE_MAX; /* all NULL: only ALLNULL */
+    size_t bitmap = c->n_null ? ((size_t)n + 7) / 8 : 0;
+    return bitmap + i64_size_from(e, &c->st, c->n_vals);
+}
+
+ff_enc ff_enc_smallest(const ff_enc_ctx *c, uint32_t allowed)
+{
+    static const ff_enc order[] = {FF_ENC_ALLNULL,       FF_ENC_I64_FOR,   FF_ENC_I64_DELTA_VARINT,
+                                   FF_ENC_I64_DELTA_FOR, FF_ENC_I64_PLAIN, FF_ENC_STR_DICT,
+                                   FF_ENC_STR_UUID,      FF_ENC_STR_PLAIN};
+    ff_enc best = FF_ENC_ALLNULL;
+    size_t best_size = SIZE_MAX;
+    for (size_t k = 0; k < sizeof order / sizeof order[0]; k++) {
+        size_t s = ff_enc_size(c, order[k]);
+        /* ALLNULL is never optional: it is the only encoding of an all-NULL chunk. */
+        if (order[k] != FF_ENC_ALLNULL && !(allowed & FF_ENC_BIT(order[k])))
+            continue;
+        if (s < best_size) {
+            best = order[k];
+            best_size = s;
+        }
+    }
+    return best;
+}
+
+static int sortent_cmp(const void *a, const void *b)
+{
+    const sortent *x = a, *y = b;
+    return ff_str_cmp(x->p, x->len, y->p, y->len);
+}
+
+static void dict_sort(ff_enc_ctx *c)
+{
+    if (c->dict_sorted)
+        return;
+    for (uint32_t u = 0; u < c->n_uniq; u++)
+        c->sorted[u] = (sortent){c->uniq[u].p, c->uniq[u].len, u};
+    qsort(c->sorted, c->n_uniq, sizeof *c->sorted, sortent_cmp);
+    for (uint32_t k = 0; k < c->n_uniq; k++)
+        c->rank[c->sorted[k].idx] = k;
+    c->dict_sorted = true;
+}
+
+ff_rc ff_enc_encode(ff_enc_ctx *c, ff_enc e, ff_buf *out, ff_err *err)
+{
+    size_t size = ff_enc_size(c, e);
+    if (size == SIZE_MAX)
+        return FF_ERR_SET(err, FF_EINVAL, "encoder: %s does not apply to this chunk",
+                          ff_enc_name(e));
+    ff_rc rc = ff_buf_reserve(out, size);
+    if (rc)
+        return FF_ERR_SET(err, rc, "encoder: chunk of %zu bytes: %s", size, ff_rc_name(rc));
+    const size_t start = out->len;
+    uint8_t *p = (uint8_t *)out->data + start;
+    uint32_t n = c->in.n_rows;
+    if (e == FF_ENC_STR_PLAIN) {
+        size_t o = 0;
+        for (uint32_t i = 0; i < n; i++)
+            o += ff_varint_put(p + o, c->in.str[i].len);
+        for (uint32_t i = 0; i < n; i++) {
+            if (c->in.str[i].len)
+                memcpy(p + o, c->in.str[i].p, c->in.str[i].len);
+            o += c->in.str[i].len;
+        }
+        FF_VERIFY(o == size);
+        out->len += size;
+    } else if (e == FF_ENC_STR_DICT) {
+        dict_sort(c);
+        size_t o = ff_varint_put(p, c->n_uniq);
+        for (uint32_t k = 0; k < c->n_uniq; k++)
+            o += ff_varint_put(p + o, c->sorted[k].len);
+        for (uint32_t k = 0; k < c->n_uniq; k++) {
+            if (c->sorted[k].len)
+                memcpy(p + o, c->sorted[k].p, c->sorted[k].len);
+            o += c->sorted[k].len;
+        }
+        unsigned w = ff_bits_for(c->n_uniq - 1);
+        p[o++] = (uint8_t)w;
+        if (w) {
+            bitw b = {p + o, 0, 0, 0};
+            for (uint32_t i = 0; i < n; i++)
+                bitw_put(&b, c->rank[c->row_u[i]], w);
+            bitw_flush(&b);
+            o += b.o;
+        }
+        FF_VERIFY(o == size);
+        out->len += size;
+    } else if (e == FF_ENC_STR_UUID) {
+        /* byte planes: byte k of value i at p[k * n + i] (zstd then sees the near-constant
+         * time and version bytes of UUIDv7 / v4 as runs) */
+        for (uint32_t i = 0; i < n; i++) {
+            uint8_t b[16];
+            FF_VERIFY(uuid_parse(c->in.str[i].p, c->in.str[i].len, b));
+            for (int k = 0; k < 16; k++)
+                p[(size_t)k * n + i] = b[k];
+        }
+        out->len += size;
+    } else if (e == FF_ENC_ALLNULL) {
+        /* zero bytes */
+    } else {
+        if (c->n_null) {
+            size_t nb = ((size_t)n + 7) / 8;
+            memcpy(p, c->in.nulls, nb);
+            if (n & 7)
+                p[nb - 1] &= (uint8_t)((1u << (n & 7)) - 1); /* padding bits are 0 */
+            out->len += nb;
+        }
+        if ((rc = i64_put_with(e, c->v, c->n_vals, &c->st, out)) != FF_OK)
+            return FF_ERR_SET(err, rc, "encoder: %s", ff_rc_name(rc));
+        FF_VERIFY(out->len - start == size);
+    }
+    out->data[out->len] = '\0';
+    return FF_OK;
+}
+
+/* ---- decoding ---------------------------------------------------------------------------- */
+
+static void *aalloc(ff_arena *a, size_t n, ff_rc *rc)
+{
+    void *p = ff_arena_alloc(a, n);
+    if (!p)
+        *rc = a->over_cap ? FF_ELIMIT : FF_ENOMEM;
+    return p;
+}
+
+static ff_rc decode_num(const ff_chunk_desc *d, const uint8_t *raw, size_t len, ff_arena *arena,
+                        ff_colvec *out, const char **why)
+{
+    uint32_t n = d->n_rows;
+    ff_rc rc = FF_OK;
+    size_t nb = ((size_t)n + 7) / 8;
+    int64_t *v = aalloc(arena, (size_t)n * sizeof *v, &rc);
+    if (!v) {
+        *why = "out of memory";
+        return rc;
+    }
+    out->kind = FF_VEC_I64;
+    out->i64 = v;
+    if (d->enc == FF_ENC_ALLNULL) {
+        if (d->n_null != n)
+            CORRUPT("ALLNULL chunk with non-NULL rows");
+        if (len != 0)
+            CORRUPT("ALLNULL chunk with bytes");
+        uint8_t *nulls = aalloc(arena, nb, &rc);
+        if (!nulls) {
+            *why = "out of memory";
+            return rc;
+        }
+        memset(v, 0, (size_t)n * sizeof *v);
+        memset(nulls, 0xFF, nb);
+        if (n & 7)
+            nulls[nb - 1] = (uint8_t)((1u << (n & 7)) - 1);
+        out->nulls = nulls;
+        out->n_null = n;
+        return FF_OK;
+    }
+    if (d->n_null > n)
+        CORRUPT("more NULLs than rows");
+    if (d->n_null && !d->nullable)
+        CORRUPT("NULLs in a non-nullable column");
+    if (d->n_null == n)
+        CORRUPT("all-NULL chunk not encoded as ALLNULL");
+    const uint8_t *nulls = NULL;
+    if (d->n_null) {
+        if (len < nb)
+            CORRUPT("NULL bitmap truncated");
+        nulls = raw;
+        uint64_t pop = 0;
+        for (size_t k = 0; k < nb; k++)
+            pop += (unsigned)__builtin_popcount(raw[k]);
+        if ((n & 7) && (raw[nb - 1] >> (n & 7)))
+            CORRUPT("NULL bitmap padding bits set");
+        if (pop != d->n_null)
+            CORRUPT("NULL bitmap does not match the NULL count");
+        raw += nb;
+        len -= nb;
+    }
+    uint32_t m = n - d->n_null;
+    if ((rc = ff_enc_i64_get(d->enc, raw, len, m, v, why)) != FF_OK)
+        return rc;
+    if (nulls) { /* scatter the m values to their rows, back to front (in place) */
+        uint32_t j = m;
+        for (uint32_t i = n; i-- > 0;)
+            v[i] = ((nulls[i >> 3] >> (i & 7)) & 1) ? 0 : v[--j];
+    }
+    out->nulls = nulls;
+    out->n_null = d->n_null;
+    return FF_OK;
+}
+
+static ff_rc decode_str(const ff_chunk_desc *d, const uint8_t *raw, size_t len, ff_arena *arena,
+                        ff_colvec *out, const char **why)
+{
+    uint32_t n = d->n_rows;
+    const uint8_t *p = raw, *end = raw + len;
+    ff_rc rc = FF_OK;
+    if (d->n_null)
+        CORRUPT("NULLs in a string column");
+    if (d->enc == FF_ENC_STR_PLAIN) {
+        uint32_t *off = aalloc(arena, ((size_t)n + 1) * sizeof *off, &rc);
+        if (!off) {
+            *why = "out of memory";
+            return rc;
+        }
+        uint64_t total = 0;
+        off[0] = 0;
+        for (uint32_t i = 0; i < n; i++) {
+            uint64_t l;
+            if (!ff_varint_get(&p, end, &l))
+                CORRUPT("string length varint bad or truncated");
+            total += l;
+            if (l > len || total > len)
+                CORRUPT("string lengths exceed the chunk");
+            off[i + 1] = (uint32_t)total;
+        }
+        if ((uint64_t)(end - p) != total)
+            CORRUPT("string bytes do not match the lengths");
+        out->kind = FF_VEC_STR;
+        out->off = off;
+        out->bytes = (const char *)p;
+        return FF_OK;
+    }
+    if (d->enc == FF_ENC_STR_UUID) {
+        if (len != (size_t)n * 16)
+            CORRUPT("UUID chunk has the wrong length");
+        uint32_t *off = aalloc(arena, ((size_t)n + 1) * sizeof *off, &rc);
+        char *txt = off ? aalloc(arena, (size_t)n * 36, &rc) : NULL;
+        if (!txt) {
+            *why = "out of memory";
+            return rc;
+        }
+        for (uint32_t i = 0; i <= n; i++)
+            off[i] = 36 * i;
+        for (uint32_t i = 0; i < n; i++) {
+            uint8_t b[16];
+            for (int k = 0; k < 16; k++)
+                b[k] = raw[(size_t)k * n + i];
+            uuid_format(b, txt + 36 * (size_t)i);
+        }
+        out->kind = FF_VEC_STR;
+        out->off = off;
+        out->bytes = txt;
+        return FF_OK;
+    }
+    if (d->enc != FF_ENC_STR_DICT)
+        CORRUPT("not a string encoding");
+    uint64_t nd;
+    if (!ff_varint_get(&p, end, &nd))
+        CORRUPT("dictionary size varint bad or truncated");
+    if (nd == 0 || nd > n)
+        CORRUPT("dictionary size out of range");
+    uint32_t *doff = aalloc(arena, ((size_t)nd + 1) * sizeof *doff, &rc);
+    if (!doff) {
+        *why = "out of memory";
+        return rc;
+    }
+    uint64_t total = 0;
+    doff[0] = 0;
+    for (uint64_t k = 0; k < nd; k++) {
+        uint64_t l;
+        if (!ff_varint_get(&p, end, &l))
+            CORRUPT("dictionary length varint bad or truncated");
+        total += l;
+        if (l > len || total > len)
+            CORRUPT("dictionary lengths exceed the chunk");
+        doff[k + 1] = (uint32_t)total;
+    }
+    if ((uint64_t)(end - p) < total + 1)
+        CORRUPT("dictionary bytes truncated");
+    const char *dbytes = (const char *)p;
+    p += total;
+    for (uint64_t k = 1; k < nd; k++)
+        if (ff_str_cmp(dbytes + doff[k - 1], doff[k] - doff[k - 1], dbytes + doff[k],
+                       doff[k + 1] - doff[k]) >= 0)
+            CORRUPT("dictionary not sorted or not distinct");
+    unsigned w = *p++;
+    if (w != ff_bits_for(nd - 1))
+        CORRUPT("dictionary code width does not match its size");
+    if ((size_t)(end - p) != ff_bitpack_bytes(n, w))
+        CORRUPT("dictionary codes have the wrong length");
+    uint32_t *codes = aalloc(arena, (size_t)n * sizeof *codes, &rc);
+    if (!codes) {
+        *why = "out of memory";
+        return rc;
+    }
+    ff_bitunpack32(p, n, w, codes);
+    uint32_t maxc = 0;
+    for (uint32_t i = 0; i < n; i++)
+        maxc = codes[i] > maxc ? codes[i] : maxc;
+    if (maxc >= nd)
+        CORRUPT("dictionary code out of range");
+    out->kind = FF_VEC_DICT;
+    out->codes = codes;
+    out->n_dict = (uint32_t)nd;
+    out->dict_off = doff;
+    out->dict_bytes = dbytes;
+    return FF_OK;
+}
+
+ff_rc ff_enc_decode(const ff_chunk_desc *d, const uint8_t *raw, size_t raw_len, ff_arena *arena,
+                    ff_colvec *out, const char **why)
+{
+    memset(out, 0, sizeof *out);
+    if (d->n_rows == 0)
+        CORRUPT("empty chunk");
+    if (raw_len > UINT32_MAX)
+        CORRUPT("chunk over 4 GiB");
+    if (!ff_enc_valid_for(d->enc, d->type, d->nullable))
+        CORRUPT("encoding not valid for the column type");
+    ff_rc rc = ff_type_is_str(d->type) ? decode_str(d, raw, raw_len, arena, out, why)
+                                       : decode_num(d, raw, raw_len, arena, out, why);
+    if (rc != FF_OK) {
+        memset(out, 0, sizeof *out);
+        return rc;
+    }
+    out->type = d->type;
+    out->n_rows = d->n_rows;
+    return FF_OK;
+}
