@@ -55,7 +55,11 @@ int main(int argc, char **argv)
     size_t idpos[N_EV];
     size_t o = (size_t)snprintf(body, sizeof body, "{\"batch\":[");
     for (int i = 0; i < N_EV; i++) {
-        int k = i % 10 < 3 ? 0 : i % 10 < 6 ? 1 : i % 10 == 6 ? 2 : i % 10 < 9 ? 3 : 4 + (i % 20 == 9);
+        int k = i % 10 < 3    ? 0
+                : i % 10 < 6  ? 1
+                : i % 10 == 6 ? 2
+                : i % 10 < 9  ? 3
+                              : 4 + (i % 20 == 9);
         if (i)
             body[o++] = ',';
         o += (size_t)snprintf(body + o, sizeof body - o, kinds[k], i, i % 7 + 1, i % 9 + 1);
@@ -85,7 +89,7 @@ int main(int argc, char **argv)
         return 1;
     ff_arena arena;
     ff_arena_init(&arena, 1024 * 1024, 0); /* one chunk holds a whole request: reused */
-    ff_collect_out out; /* one per worker thread, reused */
+    ff_collect_out out;                    /* one per worker thread, reused */
     ff_collect_out_init(&out);
     uint64_t iters = 0, recs = 0, payload_bytes = 0;
     uint64_t t0 = ff_clock_mono_ns(), deadline = t0 + (uint64_t)((secs + warm) * 1e9);
@@ -125,8 +129,8 @@ int main(int argc, char **argv)
                 deflateEnd(&zs);
                 in = z;
             }
-            ff_collect_req req = {FF_CALL_BATCH, "text/plain", use_gzip ? "gzip" : NULL, in,
-                                  inlen, "203.0.113.9", NULL, ff_clock_now_ms()};
+            ff_collect_req req = {FF_CALL_BATCH, "text/plain", use_gzip ? "gzip" : NULL, in, inlen,
+                                  "203.0.113.9", NULL,         ff_clock_now_ms()};
             if (ff_collect_decode(c, &req, &arena, &out) != FF_OK || out.status != 0 ||
                 out.n_records != N_EV) {
                 fprintf(stderr, "unexpected: status %d %s n=%u rej=%s\n", out.status, out.code,
@@ -150,8 +154,7 @@ int main(int argc, char **argv)
            "\"record_bytes_avg\":%.0f}\n",
            N_EV, o, use_gzip, el, (unsigned long long)iters, (unsigned long long)recs,
            (double)recs / el, (double)recs / cpu, cpu * 1e9 / (double)recs,
-           (double)iters * (double)o / el / 1e6,
-           (double)payload_bytes / (double)recs);
+           (double)iters * (double)o / el / 1e6, (double)payload_bytes / (double)recs);
     free(z);
     ff_collect_out_fini(c, &out);
     ff_arena_fini(&arena);
