@@ -24,6 +24,8 @@ static void usage(FILE *out)
             "  log dump     print stored events as NDJSON\n"
             "  log verify   check every record of the event log\n"
             "  log repair   cut the log at damaged records (after verify says where)\n"
+            "  store verify check every part of the columnar store\n"
+            "  query        run SQL over the stored events (ClickHouse dialect)\n"
             "  config dump  print the effective configuration\n"
             "  config docs  print docs/options.md (generated from the option table)\n"
             "  version      print the version\n\n"
@@ -56,6 +58,10 @@ int main(int argc, char **argv)
         return ff_cmd_keys(argc - 2, argv + 2);
     if (!strcmp(cmd, "log"))
         return ff_cmd_log(argc - 2, argv + 2);
+    if (!strcmp(cmd, "store"))
+        return ff_cmd_store(argc - 2, argv + 2);
+    if (!strcmp(cmd, "query"))
+        return ff_cmd_query(argc - 2, argv + 2);
     if (!strcmp(cmd, "config"))
         return ff_cmd_config(argc - 2, argv + 2);
     fprintf(stderr, "footfall: unknown command '%s'\n\n", cmd);

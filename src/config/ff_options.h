@@ -36,6 +36,8 @@ enum {
     FF_CMD_LOG = 1u << 3,
     FF_CMD_SIMULATE = 1u << 4,
     FF_CMD_CONFIG = 1u << 5,
+    FF_CMD_STORE = 1u << 6,
+    FF_CMD_QUERY = 1u << 7,
 };
 
 typedef enum ff_fsync_mode { FF_FSYNC_BATCH = 0, FF_FSYNC_INTERVAL = 1 } ff_fsync_mode;
@@ -68,10 +70,15 @@ typedef struct ff_config {
     char cors_origins[1024];
     uint64_t dedupe_hours;
     uint64_t dedupe_capacity;
+    uint64_t store_keep_days;
     /* keys */
     uint64_t kind; /* ff_key_kind_opt */
     char name[128];
     char key_id[64];
+    /* query */
+    uint64_t format; /* 0 table, 1 json, 2 csv */
+    uint64_t query_timeout_s;
+    uint64_t query_mem_mb;
     /* log */
     uint64_t from;
     uint64_t limit;

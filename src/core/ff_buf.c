@@ -38,7 +38,7 @@ ff_rc ff_buf_reserve(ff_buf *b, size_t extra)
     size_t ncap = b->cap ? b->cap : 256;
     while (ncap < need)
         ncap *= 2;
-    if (ncap > b->max + 1)
+    if (b->max < SIZE_MAX && ncap > b->max + 1) /* max + 1 would wrap at SIZE_MAX */
         ncap = b->max + 1;
     char *p = ff_realloc(b->data, ncap);
     if (!p)

@@ -27,6 +27,8 @@
 #include "evlog/ff_evlog.h"
 #include "http/ff_assets.h"
 #include "http/ff_ratelimit.h"
+#include "sql/ff_sql_exec.h"
+#include "store/ff_store.h"
 
 #define ARENA_CHUNK_BYTES (256u * 1024)
 /* libmicrohttpd's per-connection pool holds the request line, the headers and
@@ -48,11 +50,13 @@ typedef enum route {
     R_HEALTH,
     R_METRICS,
     R_ASSET,
+    R_QUERY,
 } route;
 
 struct ff_server {
     ff_config cfg;
     ff_evlog *log;
+    ff_store *store;
     ff_keys *keys;
     ff_collect *collect;
     ff_ratelimit *rl;
@@ -132,6 +136,8 @@ static route route_of(const char *url, ff_collect_call *call)
         return R_HEALTH;
     if (!strcmp(url, "/metrics"))
         return R_METRICS;
+    if (!strcmp(url, "/v1/query") || !strcmp(url, "/v1/query/"))
+        return R_QUERY;
     if (!strncmp(url, "/sdk/", 5) || !strncmp(url, "/demo", 5))
         return R_ASSET;
     return R_NONE;
@@ -386,6 +392,22 @@ static enum MHD_Result handle_metrics(ff_server *s, struct MHD_Connection *c)
     ff_buf_printf(&b, "# TYPE footfall_uptime_seconds gauge\nfootfall_uptime_seconds %.3f\n",
                   (double)(ff_clock_now_ms() - s->started_ms) / 1e3);
     ff_collect_metrics(s->collect, &b);
+    ff_store_stats ss;
+    ff_store_stats_get(s->store, &ss);
+    ff_buf_printf(
+        &b,
+        "# HELP footfall_store_rows Events in the columnar store's parts.\n"
+        "# TYPE footfall_store_rows gauge\nfootfall_store_rows %" PRIu64 "\n"
+        "# TYPE footfall_store_parts gauge\nfootfall_store_parts %" PRIu64 "\n"
+        "# TYPE footfall_store_bytes gauge\nfootfall_store_bytes %" PRIu64 "\n"
+        "# HELP footfall_store_lag_records Durable log records not yet in parts.\n"
+        "# TYPE footfall_store_lag_records gauge\nfootfall_store_lag_records %" PRIu64 "\n"
+        "# TYPE footfall_store_duplicates_total counter\n"
+        "footfall_store_duplicates_total %" PRIu64 "\n"
+        "# TYPE footfall_store_seals_total counter\nfootfall_store_seals_total %" PRIu64 "\n"
+        "# TYPE footfall_store_merges_total counter\nfootfall_store_merges_total %" PRIu64 "\n"
+        "# TYPE footfall_store_failed gauge\nfootfall_store_failed %d\n",
+        ss.rows, ss.parts, ss.bytes, ss.lag, ss.duplicates, ss.seals, ss.merges, ss.failed ? 1 : 0);
     enum MHD_Result r = respond(s, c, 200, "text/plain; version=0.0.4; charset=utf-8",
                                 b.data ? b.data : "", b.len, NULL, false);
     ff_buf_fini(&b);
@@ -459,6 +481,101 @@ static enum MHD_Result handle_asset(ff_server *s, struct MHD_Connection *c, cons
                              "scripts/install-node-deps.sh at build time)",
                              NULL);
     return respond_error(s, c, 404, "not_found", "no such file", NULL);
+}
+
+/* Read key from "Authorization: Bearer KEY" (or Basic, as curl -u sends). */
+static size_t bearer_key(const char *hdr, char *out, size_t out_size)
+{
+    if (!hdr)
+        return 0;
+    if (strncasecmp(hdr, "Bearer ", 7) == 0) {
+        const char *k = hdr + 7;
+        while (*k == ' ')
+            k++;
+        size_t l = strlen(k);
+        while (l && k[l - 1] == ' ')
+            l--;
+        if (l == 0 || l >= out_size)
+            return 0;
+        memcpy(out, k, l);
+        out[l] = 0;
+        return l;
+    }
+    return basic_auth_key(hdr, out, out_size);
+}
+
+static enum MHD_Result handle_query(ff_server *s, struct MHD_Connection *c, conn *k)
+{
+    char key[256];
+    size_t kl = bearer_key(MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization"), key,
+                           sizeof key);
+    ff_key_kind kind;
+    if (!kl || ff_keys_check(s->keys, key, kl, &kind) != FF_OK) {
+        atomic_fetch_add(&s->n_auth_failed, 1);
+        return respond_error(s, c, 401, "unauthorized",
+                             "a valid read key is required: Authorization: Bearer KEY", NULL);
+    }
+    if (kind == FF_KEY_WRITE) {
+        atomic_fetch_add(&s->n_auth_failed, 1);
+        return respond_error(s, c, 403, "wrong_key_kind",
+                             "write keys can only send events: use a read key", NULL);
+    }
+    /* The query is the body (as ClickHouse's HTTP interface takes it), or ?query=. */
+    const char *q = k->body.data;
+    size_t ql = k->body.len;
+    const char *qp = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "query");
+    if (!ql && qp) {
+        q = qp;
+        ql = strlen(qp);
+    }
+    if (!q || !ql)
+        return respond_error(s, c, 400, "empty_query", "send the SQL in the request body", NULL);
+    const char *fmt = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "format");
+    if (!fmt)
+        fmt = "json";
+    if (strcmp(fmt, "json") && strcmp(fmt, "csv"))
+        return respond_error(s, c, 400, "bad_format", "format must be json or csv", NULL);
+    ff_table_snapshot snap;
+    ff_err err = {0};
+    if (ff_store_snapshot_acquire(s->store, &snap, &err) != FF_OK)
+        return respond_error(s, c, 503, "store_unavailable", err.msg, NULL);
+    ff_sql_exec_opts eo = {
+        .mem_cap = (size_t)s->cfg.query_mem_mb << 20,
+        .timeout_ms = (uint32_t)(s->cfg.query_timeout_s * 1000),
+    };
+    ff_sql_result *res = NULL;
+    ff_sql_error serr;
+    memset(&serr, 0, sizeof serr);
+    enum MHD_Result ret;
+    if (ff_sql_query(q, ql, &snap, &eo, &res, &serr) != FF_OK) {
+        ff_buf b;
+        ff_buf_init(&b, 16384);
+        ff_buf_adds(&b, "{\"success\":false,\"code\":");
+        const char *kindname = serr.kind && *serr.kind ? serr.kind : "query_failed";
+        ff_json_write_str(&b, kindname, strlen(kindname));
+        ff_buf_adds(&b, ",\"message\":");
+        ff_json_write_str(&b, serr.msg, strlen(serr.msg));
+        ff_buf_printf(&b, ",\"line\":%u,\"column\":%u,\"snippet\":", serr.line, serr.column);
+        ff_json_write_str(&b, serr.snippet, strlen(serr.snippet));
+        ff_buf_addc(&b, '}');
+        unsigned st = serr.code == FF_EBADINPUT ? 400 : serr.code == FF_ELIMIT ? 422 : 500;
+        ret = respond(s, c, st, "application/json", b.data, b.len, NULL, true);
+        ff_buf_fini(&b);
+    } else {
+        ff_buf out;
+        ff_buf_init(&out, 0);
+        if (ff_sql_result_write(res, fmt, &out) != FF_OK) {
+            ret = respond_error(s, c, 500, "format_failed", "cannot format the result", NULL);
+        } else {
+            ret = respond(s, c, 200,
+                          !strcmp(fmt, "csv") ? "text/csv; charset=utf-8" : "application/json",
+                          out.data ? out.data : "", out.len, NULL, true);
+        }
+        ff_buf_fini(&out);
+    }
+    ff_sql_result_free(res);
+    ff_store_snapshot_release(s->store, &snap);
+    return ret;
 }
 
 static enum MHD_Result handle_ingest(ff_server *s, struct MHD_Connection *c, conn *k)
@@ -676,6 +793,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                 return respond_error(s, c, 405, "method_not_allowed", "use GET", allow);
             }
             return MHD_YES;
+        case R_QUERY:
+            if (strcmp(method, "POST") && strcmp(method, "OPTIONS")) {
+                static const char *const allow[] = {"Allow", "POST, OPTIONS", NULL};
+                k->responded = true;
+                return respond_error(s, c, 405, "method_not_allowed", "use POST", allow);
+            }
+            break;
         case R_INGEST:
             break;
         }
@@ -747,7 +871,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             k->discarded_bytes += n;
             return k->discarded_bytes > MAX_DISCARD_BYTES ? MHD_NO : MHD_YES;
         }
-        if (k->rt != R_INGEST)
+        if (k->rt != R_INGEST && k->rt != R_QUERY)
             return MHD_YES; /* GET endpoints ignore bodies */
         if (ff_buf_add(&k->body, upload_data, n) != FF_OK) {
             k->pending_status = 413;
@@ -769,6 +893,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         return handle_metrics(s, c);
     case R_ASSET:
         return handle_asset(s, c, url);
+    case R_QUERY:
+        return handle_query(s, c, k);
     case R_INGEST: {
         enum MHD_Result r = handle_ingest(s, c, k);
         observe_latency(s, ff_clock_mono_ns() - k->start_ns);
@@ -914,6 +1040,20 @@ ff_rc ff_server_open(const ff_config *cfg, ff_server **out, ff_err *err)
     rc = ff_collect_new(&co, &s->collect, err);
     if (rc)
         goto fail;
+    char storedir[1100];
+    snprintf(storedir, sizeof storedir, "%s/store", cfg->data);
+    ff_store_opts so = {
+        .dir = storedir,
+        .log = s->log,
+        .dedupe_window_ms = (int64_t)cfg->dedupe_hours * 3600 * 1000,
+        .keep_days = (uint32_t)cfg->store_keep_days,
+    };
+    rc = ff_store_open(&so, &s->store, err);
+    if (rc)
+        goto fail;
+    rc = ff_store_start(s->store, err);
+    if (rc)
+        goto fail;
     seed_dedupe(s);
     if (cfg->rate_limit) {
         rc = ff_ratelimit_new((double)cfg->rate_limit, (double)cfg->rate_limit * 2, &s->rl, err);
@@ -951,6 +1091,12 @@ void ff_server_close(ff_server *s)
         MHD_stop_daemon(s->mhd);
     if (s->listen_fd >= 0)
         close(s->listen_fd);
+    if (s->store) {
+        ff_err err = {0};
+        if (ff_store_stop(s->store, &err) != FF_OK)
+            FF_LOG(FF_LOG_ERROR, "http", "store stop: %s", err.msg);
+        ff_store_close(s->store);
+    }
     ff_collect_free(s->collect);
     ff_evlog_close(s->log);
     ff_keys_close(s->keys);

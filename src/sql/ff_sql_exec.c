@@ -1,0 +1,3056 @@
+/* ff_sql_exec.c -- bind, plan and execute one SELECT (see ff_sql_exec.h).
+ *
+ * WHAT: the executor: binding names and types, constant folding, zone-map pruning, the block
+ * scan with a selection vector, hash aggregation with the aggregate functions, ORDER BY,
+ * LIMIT/OFFSET and FROM subqueries.
+ * DESIGN: ff_sql_exec.h. Expressions are bound into a small tree (ex) whose leaves are
+ * constants, table columns, subquery columns, group keys or aggregate results; one evaluator
+ * serves rows (scan) and groups (after aggregation).
+ * INVARIANTS: every allocation of a query comes from its arenas, so the memory cap is exact for
+ * the query's own structures; the first error is kept in q->rc and stops the work.
+ * THREADING: reentrant. OWNERSHIP: see ff_sql_exec.h.
+ */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
+#include "core/ff_clock.h"
+#include "core/ff_mem.h"
+#include "sql/ff_sql_exec.h"
+
+/* ---- static types ------------------------------------------------------------------------ */
+
+typedef struct sty {
+    uint8_t vt;   /* ff_sql_vt; NULL = the NULL literal */
+    uint8_t bits; /* U64: 8/16/32/64; DEC: 18/38 */
+    uint8_t nullable;
+    uint8_t elem; /* ARRAY: element vt */
+    uint8_t ebits;
+} sty;
+
+static sty T(uint8_t vt, uint8_t bits)
+{
+    return (sty){vt, bits, 0, 0, 0};
+}
+
+static void base_name(uint8_t vt, uint8_t bits, ff_buf *b)
+{
+    switch (vt) {
+    case FF_SQL_V_I64:
+        ff_buf_adds(b, "Int64");
+        break;
+    case FF_SQL_V_U64:
+        ff_buf_printf(b, "UInt%u", bits ? bits : 64);
+        break;
+    case FF_SQL_V_F64:
+        ff_buf_adds(b, "Float64");
+        break;
+    case FF_SQL_V_DEC:
+        ff_buf_printf(b, "Decimal(%u, 4)", bits == 38 ? 38 : 18);
+        break;
+    case FF_SQL_V_STR:
+        ff_buf_adds(b, "String");
+        break;
+    case FF_SQL_V_DATE:
+        ff_buf_adds(b, "Date");
+        break;
+    case FF_SQL_V_DATETIME:
+        ff_buf_adds(b, "DateTime");
+        break;
+    case FF_SQL_V_DT64:
+        ff_buf_adds(b, "DateTime64(3, 'UTC')");
+        break;
+    case FF_SQL_V_INTERVAL:
+        ff_buf_adds(b, "Interval");
+        break;
+    default:
+        ff_buf_adds(b, "Nothing");
+    }
+}
+
+static void type_name(sty t, ff_buf *b)
+{
+    if (t.vt == FF_SQL_V_ARRAY) {
+        ff_buf_adds(b, "Array(");
+        base_name(t.elem, t.ebits, b);
+        ff_buf_addc(b, ')');
+        return;
+    }
+    if (t.nullable || t.vt == FF_SQL_V_NULL) {
+        ff_buf_adds(b, "Nullable(");
+        base_name(t.vt, t.bits, b);
+        ff_buf_addc(b, ')');
+        return;
+    }
+    base_name(t.vt, t.bits, b);
+}
+
+/* ---- bound expressions -------------------------------------------------------------------- */
+
+enum { X_CONST, X_COL, X_SRC, X_KEY, X_AGG, X_CALL };
+
+typedef struct ex ex;
+struct ex {
+    uint8_t k;
+    uint16_t fn;
+    sty ty;
+    uint32_t pos;
+    uint32_t n;
+    ex **a;
+    int idx;
+    ff_sql_value c;
+    const ff_sql_node *node;
+};
+
+enum { WF_DEDUP = 1, WF_ORDER = 2, WF_INCREASE = 4 };
+
+typedef struct aggd {
+    uint16_t fn;
+    bool is_if, distinct;
+    uint32_t n_args; /* without the -If condition */
+    ex **args;
+    ex *cond;
+    sty ty, arg_ty;
+    double level;
+    double *levels; /* quantiles */
+    uint32_t n_levels;
+    uint64_t k;
+    int64_t window;
+    unsigned modes;
+    const ff_sql_node *node;
+} aggd;
+
+typedef struct ast {
+    uint64_t n;
+    int64_t i;
+    double f;
+    bool has;
+    ff_sql_value v, w;
+    void *p;
+    uint32_t cnt, cap;
+} ast;
+
+typedef struct group {
+    const char *key;
+    uint32_t klen;
+    uint64_t hash;
+    ff_sql_value *keys;
+    ast *st;
+} group;
+
+typedef struct rowset {
+    uint32_t n_cols;
+    const char **names;
+    sty *types;
+    uint64_t n_rows, cap;
+    ff_sql_value *rows;
+} rowset;
+
+typedef struct q {
+    const char *text;
+    size_t text_len;
+    ff_sql_error *err;
+    ff_rc rc;
+    ff_arena *a;   /* plan, groups, states, results */
+    ff_arena *tmp; /* per block */
+    size_t cap;
+    int64_t now_ms;
+    uint64_t start_ns;
+    uint32_t timeout_ms;
+    const ff_table_snapshot *snap;
+    ff_part_ctx *pctx;
+    uint64_t rows_read, bytes_read, blocks_read, blocks_pruned;
+    ff_buf sbuf; /* scratch for serialised keys */
+} q;
+
+typedef struct rctx {
+    const ff_block *blk;
+    uint32_t row;
+    const ff_sql_value *src;
+    const group *g;
+} rctx;
+
+static const ff_sql_value VNULL = {FF_SQL_V_NULL, 0, {0}};
+
+static ff_rc fail(q *Q, ff_rc code, const char *kind, size_t pos, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+static ff_rc fail(q *Q, ff_rc code, const char *kind, size_t pos, const char *fmt, ...)
+{
+    if (Q->rc != FF_OK)
+        return Q->rc;
+    char msg[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    Q->rc = code;
+    ff_sql_error_set(Q->err, code, kind, Q->text, Q->text_len, pos, "%s", msg);
+    return code;
+}
+
+static void *qalloc(q *Q, ff_arena *a, size_t n)
+{
+    void *p = ff_arena_alloc(a, n ? n : 1);
+    if (!p)
+        fail(Q, FF_ELIMIT, "memory_limit", 0, "memory limit exceeded (%zu bytes)", Q->cap);
+    return p;
+}
+
+static void *grow(q *Q, void *old, size_t old_bytes, size_t new_bytes)
+{
+    void *p = qalloc(Q, Q->a, new_bytes);
+    if (p && old_bytes)
+        memcpy(p, old, old_bytes);
+    return p;
+}
+
+static int64_t fdiv64(int64_t a, int64_t b)
+{
+    int64_t r = a / b;
+    return (a % b != 0 && ((a < 0) != (b < 0))) ? r - 1 : r;
+}
+
+static void civil(int64_t days, int64_t *y, unsigned *m, unsigned *d)
+{
+    days += 719468;
+    int64_t era = (days >= 0 ? days : days - 146096) / 146097;
+    unsigned doe = (unsigned)(days - era * 146097);
+    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t yy = (int64_t)yoe + era * 400;
+    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    unsigned mp = (5 * doy + 2) / 153;
+    *d = doy - (153 * mp + 2) / 5 + 1;
+    *m = mp < 10 ? mp + 3 : mp - 9;
+    *y = yy + (*m <= 2);
+}
+
+static unsigned mdays(int64_t y, unsigned m)
+{
+    static const unsigned md[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    return m == 2 && leap ? 29 : md[m - 1];
+}
+
+static int64_t add_months_days(int64_t days, int64_t months)
+{
+    int64_t y;
+    unsigned m, d;
+    civil(days, &y, &m, &d);
+    int64_t t = y * 12 + (m - 1) + months;
+    y = fdiv64(t, 12);
+    m = (unsigned)(t - y * 12) + 1;
+    if (d > mdays(y, m))
+        d = mdays(y, m);
+    return ff_clock_days_from_civil(y, m, d);
+}
+
+/* 'YYYY-MM-DD[ hh:mm:ss[.fff]]' -> ms. */
+static bool parse_dt(const char *s, size_t n, int64_t *ms)
+{
+    unsigned y, mo, d, h = 0, mi = 0, se = 0, f = 0;
+    char buf[40];
+    if (n >= sizeof buf)
+        return false;
+    memcpy(buf, s, n);
+    buf[n] = 0;
+    int used = 0;
+    if (sscanf(buf, "%4u-%2u-%2u%n", &y, &mo, &d, &used) != 3 || used != 10)
+        return false;
+    if (n > 10) {
+        int u2 = 0;
+        if (sscanf(buf + 10, " %2u:%2u:%2u%n", &h, &mi, &se, &u2) != 3)
+            return false;
+        size_t p = 10 + (size_t)u2;
+        if (p < n) {
+            if (buf[p] != '.')
+                return false;
+            unsigned mult = 100;
+            for (p++; p < n; p++) {
+                if (buf[p] < '0' || buf[p] > '9')
+                    return false;
+                f += (unsigned)(buf[p] - '0') * mult;
+                mult /= 10;
+            }
+        }
+    }
+    if (mo < 1 || mo > 12 || d < 1 || d > mdays(y, mo) || h > 23 || mi > 59 || se > 59)
+        return false;
+    *ms = ff_clock_days_from_civil(y, mo, d) * 86400000LL + h * 3600000LL + mi * 60000LL +
+          se * 1000LL + f;
+    return true;
+}
+
+/* ---- values ------------------------------------------------------------------------------ */
+
+static ff_sql_value vI(int64_t i)
+{
+    ff_sql_value v = {FF_SQL_V_I64, 0, {0}};
+    v.v.i = i;
+    return v;
+}
+static ff_sql_value vU(uint64_t u)
+{
+    ff_sql_value v = {FF_SQL_V_U64, 0, {0}};
+    v.v.u = u;
+    return v;
+}
+static ff_sql_value vF(double f)
+{
+    ff_sql_value v = {FF_SQL_V_F64, 0, {0}};
+    v.v.f = f;
+    return v;
+}
+static ff_sql_value vT(uint8_t t, int64_t i)
+{
+    ff_sql_value v = {t, 0, {0}};
+    v.v.i = i;
+    return v;
+}
+static ff_sql_value vS(const char *s, uint32_t n)
+{
+    ff_sql_value v = {FF_SQL_V_STR, n, {0}};
+    v.v.s = s;
+    return v;
+}
+
+static bool is_int(uint8_t t)
+{
+    return t == FF_SQL_V_I64 || t == FF_SQL_V_U64;
+}
+static bool is_num(uint8_t t)
+{
+    return is_int(t) || t == FF_SQL_V_F64 || t == FF_SQL_V_DEC;
+}
+static bool is_time(uint8_t t)
+{
+    return t == FF_SQL_V_DATE || t == FF_SQL_V_DATETIME || t == FF_SQL_V_DT64;
+}
+
+static double to_f(const ff_sql_value *v)
+{
+    switch (v->t) {
+    case FF_SQL_V_U64:
+        return (double)v->v.u;
+    case FF_SQL_V_F64:
+        return v->v.f;
+    case FF_SQL_V_DEC:
+        return (double)v->v.i / FF_DECIMAL_SCALE;
+    case FF_SQL_V_STR:
+        return 0;
+    default:
+        return (double)v->v.i;
+    }
+}
+
+static int64_t to_i(const ff_sql_value *v)
+{
+    switch (v->t) {
+    case FF_SQL_V_F64:
+        return isnan(v->v.f) ? 0 : (int64_t)v->v.f;
+    case FF_SQL_V_DEC:
+        return v->v.i / FF_DECIMAL_SCALE;
+    default:
+        return v->v.i;
+    }
+}
+
+/* Time value -> ms. */
+static int64_t to_ms(const ff_sql_value *v)
+{
+    switch (v->t) {
+    case FF_SQL_V_DATE:
+        return v->v.i * 86400000LL;
+    case FF_SQL_V_DATETIME:
+        return v->v.i * 1000LL;
+    case FF_SQL_V_DT64:
+        return v->v.i;
+    case FF_SQL_V_STR: {
+        int64_t ms = 0;
+        return parse_dt(v->v.s, v->len, &ms) ? ms : 0;
+    }
+    default:
+        return to_i(v) * 1000LL;
+    }
+}
+
+static ff_sql_value from_ms(uint8_t t, int64_t ms)
+{
+    if (t == FF_SQL_V_DATE)
+        return vT(t, fdiv64(ms, 86400000LL));
+    if (t == FF_SQL_V_DATETIME)
+        return vT(t, fdiv64(ms, 1000));
+    return vT(FF_SQL_V_DT64, ms);
+}
+
+/* Compare two non-NULL values: <0, 0, >0. */
+static int cmpv(const ff_sql_value *a, const ff_sql_value *b)
+{
+    if (a->t == FF_SQL_V_STR && b->t == FF_SQL_V_STR)
+        return ff_str_cmp(a->v.s, a->len, b->v.s, b->len);
+    if (is_time(a->t) || is_time(b->t)) {
+        int64_t x = to_ms(a), y = to_ms(b);
+        return x < y ? -1 : x > y;
+    }
+    if (a->t == FF_SQL_V_ARRAY || b->t == FF_SQL_V_ARRAY) {
+        uint32_t n = a->len < b->len ? a->len : b->len;
+        for (uint32_t i = 0; i < n; i++) {
+            int c = cmpv(&a->v.a[i], &b->v.a[i]);
+            if (c)
+                return c;
+        }
+        return a->len < b->len ? -1 : a->len > b->len;
+    }
+    if (a->t == FF_SQL_V_STR || b->t == FF_SQL_V_STR)
+        return a->t == FF_SQL_V_STR ? 1 : -1;
+    if (a->t == FF_SQL_V_U64 && b->t == FF_SQL_V_U64)
+        return a->v.u < b->v.u ? -1 : a->v.u > b->v.u;
+    if (a->t == FF_SQL_V_DEC && b->t == FF_SQL_V_DEC)
+        return a->v.i < b->v.i ? -1 : a->v.i > b->v.i;
+    if (is_int(a->t) && is_int(b->t)) {
+        if (a->t == FF_SQL_V_U64 && a->v.u > INT64_MAX)
+            return 1;
+        if (b->t == FF_SQL_V_U64 && b->v.u > INT64_MAX)
+            return -1;
+        return a->v.i < b->v.i ? -1 : a->v.i > b->v.i;
+    }
+    if ((a->t == FF_SQL_V_DEC && is_int(b->t)) || (b->t == FF_SQL_V_DEC && is_int(a->t))) {
+        __int128 x = a->t == FF_SQL_V_DEC ? a->v.i : (__int128)a->v.i * FF_DECIMAL_SCALE;
+        __int128 y = b->t == FF_SQL_V_DEC ? b->v.i : (__int128)b->v.i * FF_DECIMAL_SCALE;
+        if (a->t == FF_SQL_V_U64)
+            x = (__int128)a->v.u * FF_DECIMAL_SCALE;
+        if (b->t == FF_SQL_V_U64)
+            y = (__int128)b->v.u * FF_DECIMAL_SCALE;
+        return x < y ? -1 : x > y;
+    }
+    double x = to_f(a), y = to_f(b);
+    return x < y ? -1 : x > y;
+}
+
+/* Serialise a value for hashing/equality (group keys, uniqExact, topK). */
+static void ser(ff_buf *b, const ff_sql_value *v)
+{
+    ff_buf_addc(b, (char)v->t);
+    if (v->t == FF_SQL_V_STR) {
+        ff_buf_add(b, &v->len, 4);
+        ff_buf_add(b, v->v.s, v->len);
+    } else if (v->t == FF_SQL_V_ARRAY) {
+        ff_buf_add(b, &v->len, 4);
+        for (uint32_t i = 0; i < v->len; i++)
+            ser(b, &v->v.a[i]);
+    } else if (v->t != FF_SQL_V_NULL) {
+        ff_buf_add(b, &v->v.i, 8);
+    }
+}
+
+/* Deep copy into the arena (strings and arrays). */
+static ff_sql_value vcopy(q *Q, ff_arena *a, ff_sql_value v)
+{
+    if (v.t == FF_SQL_V_STR && v.len) {
+        char *p = qalloc(Q, a, v.len);
+        if (!p)
+            return VNULL;
+        memcpy(p, v.v.s, v.len);
+        v.v.s = p;
+    } else if (v.t == FF_SQL_V_ARRAY && v.len) {
+        ff_sql_value *p = qalloc(Q, a, sizeof *p * v.len);
+        if (!p)
+            return VNULL;
+        for (uint32_t i = 0; i < v.len; i++)
+            p[i] = vcopy(Q, a, v.v.a[i]);
+        v.v.a = p;
+    }
+    return v;
+}
+
+static ff_sql_value cast_to(ff_sql_value v, uint8_t t)
+{
+    if (v.t == t || v.t == FF_SQL_V_NULL || t == FF_SQL_V_NULL)
+        return v;
+    switch (t) {
+    case FF_SQL_V_F64:
+        if (is_num(v.t))
+            return vF(to_f(&v));
+        break;
+    case FF_SQL_V_I64:
+        if (is_num(v.t))
+            return vI(to_i(&v));
+        break;
+    case FF_SQL_V_U64:
+        if (is_num(v.t))
+            return vU((uint64_t)to_i(&v));
+        break;
+    case FF_SQL_V_DEC:
+        if (is_int(v.t))
+            return vT(t, v.v.i * FF_DECIMAL_SCALE);
+        if (v.t == FF_SQL_V_F64)
+            return vT(t, (int64_t)llround(v.v.f * FF_DECIMAL_SCALE));
+        break;
+    case FF_SQL_V_DATE:
+    case FF_SQL_V_DATETIME:
+    case FF_SQL_V_DT64:
+        if (is_time(v.t) || v.t == FF_SQL_V_STR)
+            return from_ms(t, to_ms(&v));
+        break;
+    default:
+        break;
+    }
+    return v;
+}
+
+/* ---- LIKE -------------------------------------------------------------------------------- */
+
+static int lc(int c, bool ci)
+{
+    return ci && c >= 'A' && c <= 'Z' ? c + 32 : c;
+}
+
+static bool like(const char *s, size_t n, const char *p, size_t m, bool ci)
+{
+    size_t i = 0, j = 0, star_j = SIZE_MAX, star_i = 0;
+    while (i < n) {
+        if (j < m && p[j] == '%') {
+            star_j = ++j;
+            star_i = i;
+            continue;
+        }
+        if (j < m && p[j] == '_') {
+            /* one UTF-8 character */
+            i++;
+            while (i < n && ((unsigned char)s[i] & 0xC0) == 0x80)
+                i++;
+            j++;
+            continue;
+        }
+        if (j < m) {
+            size_t jj = j;
+            if (p[jj] == '\\' && jj + 1 < m)
+                jj++;
+            if (lc((unsigned char)p[jj], ci) == lc((unsigned char)s[i], ci)) {
+                i++;
+                j = jj + 1;
+                continue;
+            }
+        }
+        if (star_j == SIZE_MAX)
+            return false;
+        j = star_j;
+        i = ++star_i;
+    }
+    while (j < m && p[j] == '%')
+        j++;
+    return j == m;
+}
+
+/* ---- JSON (top-level keys of properties) ------------------------------------------------- */
+
+static size_t js_skip_ws(const char *s, size_t n, size_t i)
+{
+    while (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r'))
+        i++;
+    return i;
+}
+
+/* End of the JSON value starting at i, or SIZE_MAX. */
+static size_t js_skip_val(const char *s, size_t n, size_t i, int depth)
+{
+    if (i >= n || depth > 64)
+        return SIZE_MAX;
+    if (s[i] == '"') {
+        for (i++; i < n; i++) {
+            if (s[i] == '\\')
+                i++;
+            else if (s[i] == '"')
+                return i + 1;
+        }
+        return SIZE_MAX;
+    }
+    if (s[i] == '{' || s[i] == '[') {
+        char close = s[i] == '{' ? '}' : ']';
+        i = js_skip_ws(s, n, i + 1);
+        if (i < n && s[i] == close)
+            return i + 1;
+        for (;;) {
+            if (close == '}') {
+                i = js_skip_val(s, n, i, depth + 1);
+                if (i == SIZE_MAX)
+                    return i;
+                i = js_skip_ws(s, n, i);
+                if (i >= n || s[i] != ':')
+                    return SIZE_MAX;
+                i = js_skip_ws(s, n, i + 1);
+            }
+            i = js_skip_val(s, n, i, depth + 1);
+            if (i == SIZE_MAX)
+                return i;
+            i = js_skip_ws(s, n, i);
+            if (i < n && s[i] == close)
+                return i + 1;
+            if (i >= n || s[i] != ',')
+                return SIZE_MAX;
+            i = js_skip_ws(s, n, i + 1);
+        }
+    }
+    while (i < n && s[i] != ',' && s[i] != '}' && s[i] != ']' && s[i] != ' ')
+        i++;
+    return i;
+}
+
+/* Find the top-level member key in a JSON object; vs..ve = the span of the value. */
+static bool js_find(const char *s, size_t n, const char *key, size_t klen, size_t *vs, size_t *ve)
+{
+    size_t i = js_skip_ws(s, n, 0);
+    if (i >= n || s[i] != '{')
+        return false;
+    i = js_skip_ws(s, n, i + 1);
+    while (i < n && s[i] == '"') {
+        size_t ks = i + 1, ke = js_skip_val(s, n, i, 0);
+        if (ke == SIZE_MAX)
+            return false;
+        i = js_skip_ws(s, n, ke);
+        if (i >= n || s[i] != ':')
+            return false;
+        i = js_skip_ws(s, n, i + 1);
+        size_t e = js_skip_val(s, n, i, 0);
+        if (e == SIZE_MAX)
+            return false;
+        if (ke - 1 - ks == klen && memcmp(s + ks, key, klen) == 0) {
+            *vs = i;
+            *ve = e;
+            return true;
+        }
+        i = js_skip_ws(s, n, e);
+        if (i < n && s[i] == ',')
+            i = js_skip_ws(s, n, i + 1);
+        else
+            break;
+    }
+    return false;
+}
+
+static ff_sql_value js_string(q *Q, ff_arena *a, const char *s, size_t n)
+{
+    /* s[0] == '"'; unescape simple escapes (\uXXXX below 0x80 only; others kept raw). */
+    char *o = qalloc(Q, a, n);
+    if (!o)
+        return VNULL;
+    uint32_t k = 0;
+    for (size_t i = 1; i + 1 < n; i++) {
+        char c = s[i];
+        if (c == '\\' && i + 2 < n) {
+            c = s[++i];
+            switch (c) {
+            case 'n':
+                c = '\n';
+                break;
+            case 't':
+                c = '\t';
+                break;
+            case 'r':
+                c = '\r';
+                break;
+            case 'b':
+                c = '\b';
+                break;
+            case 'f':
+                c = '\f';
+                break;
+            case 'u':
+                if (i + 4 < n) {
+                    unsigned cp = 0;
+                    sscanf(s + i + 1, "%4x", &cp);
+                    i += 4;
+                    if (cp < 0x80) {
+                        c = (char)cp;
+                    } else if (cp < 0x800) {
+                        o[k++] = (char)(0xC0 | (cp >> 6));
+                        c = (char)(0x80 | (cp & 0x3F));
+                    } else {
+                        o[k++] = (char)(0xE0 | (cp >> 12));
+                        o[k++] = (char)(0x80 | ((cp >> 6) & 0x3F));
+                        c = (char)(0x80 | (cp & 0x3F));
+                    }
+                }
+                break;
+            default:
+                break;
+            }
+        }
+        o[k++] = c;
+    }
+    return vS(o, k);
+}
+
+/* ---- evaluation -------------------------------------------------------------------------- */
+
+static ff_sql_value ev(q *Q, const ex *e, const rctx *rc);
+
+static ff_sql_value col_value(const ff_block *b, int c, uint32_t i)
+{
+    const ff_colvec *v = &b->col[c];
+    if (v->kind == FF_VEC_I64) {
+        if (ff_colvec_is_null(v, i))
+            return VNULL;
+        switch (v->type) {
+        case FF_TYPE_TIME_MS:
+            return vT(FF_SQL_V_DT64, v->i64[i]);
+        case FF_TYPE_DECIMAL:
+            return vT(FF_SQL_V_DEC, v->i64[i]);
+        case FF_TYPE_UINT64:
+            return vU((uint64_t)v->i64[i]);
+        default:
+            return vI(v->i64[i]);
+        }
+    }
+    uint32_t len = 0;
+    const char *s = ff_colvec_str(v, i, &len);
+    return vS(s, len);
+}
+
+static int64_t unit_ms(unsigned unit)
+{
+    static const int64_t u[] = {0, 1000, 60000, 3600000, 86400000, 604800000};
+    return unit <= 5 ? u[unit] : 0;
+}
+
+static int64_t unit_months(unsigned unit)
+{
+    return unit == 6 ? 1 : unit == 7 ? 3 : unit == 8 ? 12 : 0;
+}
+
+static ff_sql_value time_add(ff_sql_value t, ff_sql_value iv, int sign, uint8_t out_t)
+{
+    int64_t n = iv.v.i * sign;
+    unsigned unit = iv.len;
+    int64_t ms = to_ms(&t);
+    if (unit_months(unit)) {
+        int64_t days = fdiv64(ms, 86400000LL), rest = ms - days * 86400000LL;
+        ms = add_months_days(days, n * unit_months(unit)) * 86400000LL + rest;
+    } else {
+        ms += n * unit_ms(unit);
+    }
+    return from_ms(out_t, ms);
+}
+
+static ff_sql_value arith(q *Q, const ex *e, ff_sql_value a, ff_sql_value b)
+{
+    uint16_t fn = e->fn;
+    if (a.t == FF_SQL_V_NULL || b.t == FF_SQL_V_NULL)
+        return VNULL;
+    if (fn == FF_SQL_FN_PLUS || fn == FF_SQL_FN_MINUS) {
+        if (b.t == FF_SQL_V_INTERVAL)
+            return time_add(a, b, fn == FF_SQL_FN_PLUS ? 1 : -1, e->ty.vt);
+        if (a.t == FF_SQL_V_INTERVAL)
+            return time_add(b, a, 1, e->ty.vt);
+        if (is_time(a.t) && is_time(b.t))
+            return vI(a.t == FF_SQL_V_DATE ? a.v.i - b.v.i : to_ms(&a) - to_ms(&b));
+        if (is_time(a.t) && is_int(b.t))
+            return vT(a.t, fn == FF_SQL_FN_PLUS ? a.v.i + b.v.i : a.v.i - b.v.i);
+    }
+    uint8_t t = e->ty.vt;
+    if (fn == FF_SQL_FN_DIVIDE)
+        return vF(to_f(&a) / to_f(&b));
+    if (t == FF_SQL_V_F64) {
+        double x = to_f(&a), y = to_f(&b);
+        switch (fn) {
+        case FF_SQL_FN_PLUS:
+            return vF(x + y);
+        case FF_SQL_FN_MINUS:
+            return vF(x - y);
+        case FF_SQL_FN_MULTIPLY:
+            return vF(x * y);
+        case FF_SQL_FN_MODULO:
+            return vF(fmod(x, y));
+        default:
+            return vF(floor(x / y));
+        }
+    }
+    if (t == FF_SQL_V_DEC) {
+        ff_sql_value x = cast_to(a, FF_SQL_V_DEC), y = cast_to(b, FF_SQL_V_DEC);
+        switch (fn) {
+        case FF_SQL_FN_PLUS:
+            return vT(t, (int64_t)((uint64_t)x.v.i + (uint64_t)y.v.i));
+        case FF_SQL_FN_MINUS:
+            return vT(t, (int64_t)((uint64_t)x.v.i - (uint64_t)y.v.i));
+        case FF_SQL_FN_MULTIPLY: /* Decimal * integer */
+            return vT(t, a.t == FF_SQL_V_DEC ? a.v.i * to_i(&b) : b.v.i * to_i(&a));
+        default:
+            return vF(to_f(&a) / to_f(&b));
+        }
+    }
+    uint64_t x = (uint64_t)to_i(&a), y = (uint64_t)to_i(&b);
+    switch (fn) {
+    case FF_SQL_FN_PLUS:
+        return vT(t, (int64_t)(x + y));
+    case FF_SQL_FN_MINUS:
+        return vT(t, (int64_t)(x - y));
+    case FF_SQL_FN_MULTIPLY:
+        return vT(t, (int64_t)(x * y));
+    default:
+        break;
+    }
+    if (y == 0) {
+        fail(Q, FF_EBADINPUT, "division_by_zero", e->pos, "integer division by zero");
+        return VNULL;
+    }
+    if (t == FF_SQL_V_U64)
+        return vU(fn == FF_SQL_FN_MODULO ? x % y : x / y);
+    int64_t sx = (int64_t)x, sy = (int64_t)y;
+    if (sy == -1)
+        return vI(fn == FF_SQL_FN_MODULO ? 0 : (int64_t)(0 - x));
+    return vI(fn == FF_SQL_FN_MODULO ? sx % sy : fdiv64(sx, sy));
+}
+
+static int64_t week_num(int64_t days)
+{
+    return fdiv64(days + 3, 7); /* Monday-based weeks (1970-01-01 was a Thursday) */
+}
+
+static ff_sql_value date_diff(const ff_sql_value *u, ff_sql_value a, ff_sql_value b)
+{
+    int64_t x = fdiv64(to_ms(&a), 1000), y = fdiv64(to_ms(&b), 1000);
+    char unit[16] = {0};
+    memcpy(unit, u->v.s, u->len < 15 ? u->len : 15);
+    for (char *p = unit; *p; p++)
+        *p = (char)lc((unsigned char)*p, true);
+#define U1(s) (strcmp(unit, s) == 0)
+    if (U1("second") || U1("seconds") || U1("ss") || U1("s"))
+        return vI(y - x);
+    if (U1("minute") || U1("minutes") || U1("mi") || U1("n"))
+        return vI(fdiv64(y, 60) - fdiv64(x, 60));
+    if (U1("hour") || U1("hours") || U1("hh") || U1("h"))
+        return vI(fdiv64(y, 3600) - fdiv64(x, 3600));
+    int64_t dx = fdiv64(x, 86400), dy = fdiv64(y, 86400);
+    if (U1("day") || U1("days") || U1("dd") || U1("d"))
+        return vI(dy - dx);
+    if (U1("week") || U1("weeks") || U1("wk") || U1("ww"))
+        return vI(week_num(dy) - week_num(dx));
+    int64_t yx, yy;
+    unsigned mx, my, d;
+    civil(dx, &yx, &mx, &d);
+    civil(dy, &yy, &my, &d);
+    if (U1("month") || U1("months") || U1("mm") || U1("m"))
+        return vI((yy * 12 + my) - (yx * 12 + mx));
+    if (U1("quarter") || U1("quarters") || U1("qq") || U1("q"))
+        return vI((yy * 4 + (my - 1) / 3) - (yx * 4 + (mx - 1) / 3));
+    return vI(yy - yx);
+#undef U1
+}
+
+static ff_sql_value strmap(q *Q, ff_sql_value s, int upper)
+{
+    if (s.t != FF_SQL_V_STR)
+        return s;
+    char *o = qalloc(Q, Q->tmp, s.len);
+    if (!o)
+        return VNULL;
+    for (uint32_t i = 0; i < s.len; i++) {
+        unsigned char c = (unsigned char)s.v.s[i];
+        if (upper && c >= 'a' && c <= 'z')
+            c -= 32;
+        else if (!upper && c >= 'A' && c <= 'Z')
+            c += 32;
+        o[i] = (char)c;
+    }
+    return vS(o, s.len);
+}
+
+static bool truthy(const ff_sql_value *v)
+{
+    if (v->t == FF_SQL_V_NULL)
+        return false;
+    if (v->t == FF_SQL_V_F64)
+        return v->v.f != 0;
+    return v->v.i != 0;
+}
+
+static ff_sql_value in_list(q *Q, const ex *e, const rctx *rc)
+{
+    ff_sql_value x = ev(Q, e->a[0], rc);
+    if (x.t == FF_SQL_V_NULL)
+        return VNULL;
+    bool found = false;
+    for (uint32_t i = 1; i < e->n && !found; i++) {
+        ff_sql_value y = ev(Q, e->a[i], rc);
+        found = y.t != FF_SQL_V_NULL && cmpv(&x, &y) == 0;
+    }
+    return vU(found ^ (e->fn == FF_SQL_FN_NOT_IN));
+}
+
+static ff_sql_value ev_call(q *Q, const ex *e, const rctx *rc)
+{
+    ff_sql_value a[3] = {VNULL, VNULL, VNULL};
+    uint16_t fn = e->fn;
+    switch (fn) {
+    case FF_SQL_FN_AND:
+    case FF_SQL_FN_OR: {
+        bool is_and = fn == FF_SQL_FN_AND, null = false;
+        for (uint32_t i = 0; i < e->n; i++) {
+            ff_sql_value v = ev(Q, e->a[i], rc);
+            if (v.t == FF_SQL_V_NULL)
+                null = true;
+            else if (truthy(&v) != is_and)
+                return vU(!is_and);
+        }
+        return null ? VNULL : vU(is_and);
+    }
+    case FF_SQL_FN_IF: {
+        ff_sql_value c = ev(Q, e->a[0], rc);
+        return cast_to(ev(Q, e->a[truthy(&c) ? 1 : 2], rc), e->ty.vt);
+    }
+    case FF_SQL_FN_MULTI_IF: {
+        for (uint32_t i = 0; i + 1 < e->n; i += 2) {
+            ff_sql_value c = ev(Q, e->a[i], rc);
+            if (truthy(&c))
+                return cast_to(ev(Q, e->a[i + 1], rc), e->ty.vt);
+        }
+        return cast_to(ev(Q, e->a[e->n - 1], rc), e->ty.vt);
+    }
+    case FF_SQL_FN_COALESCE:
+    case FF_SQL_FN_IF_NULL:
+        for (uint32_t i = 0; i < e->n; i++) {
+            ff_sql_value v = ev(Q, e->a[i], rc);
+            if (v.t != FF_SQL_V_NULL)
+                return cast_to(v, e->ty.vt);
+        }
+        return VNULL;
+    case FF_SQL_FN_IN:
+    case FF_SQL_FN_NOT_IN:
+        return in_list(Q, e, rc);
+    case FF_SQL_FN_IS_NULL:
+        return vU(ev(Q, e->a[0], rc).t == FF_SQL_V_NULL);
+    case FF_SQL_FN_IS_NOT_NULL:
+        return vU(ev(Q, e->a[0], rc).t != FF_SQL_V_NULL);
+    case FF_SQL_FN_CONCAT: {
+        ff_buf b;
+        ff_buf_init(&b, Q->cap);
+        for (uint32_t i = 0; i < e->n; i++) {
+            ff_sql_value v = ev(Q, e->a[i], rc);
+            if (v.t == FF_SQL_V_NULL) {
+                ff_buf_fini(&b);
+                return VNULL;
+            }
+            ff_sql_value_text(&v, &b);
+        }
+        char *o = qalloc(Q, Q->tmp, b.len);
+        if (o && b.len)
+            memcpy(o, b.data, b.len);
+        uint32_t blen = (uint32_t)b.len;
+        ff_buf_fini(&b);
+        return o ? vS(o, blen) : VNULL;
+    }
+    default:
+        break;
+    }
+    for (uint32_t i = 0; i < e->n && i < 3; i++) {
+        a[i] = ev(Q, e->a[i], rc);
+        if (a[i].t == FF_SQL_V_NULL && fn != FF_SQL_FN_NOW)
+            return VNULL;
+    }
+    switch (fn) {
+    case FF_SQL_FN_PLUS:
+    case FF_SQL_FN_MINUS:
+    case FF_SQL_FN_MULTIPLY:
+    case FF_SQL_FN_DIVIDE:
+    case FF_SQL_FN_MODULO:
+    case FF_SQL_FN_INT_DIV:
+        return arith(Q, e, a[0], a[1]);
+    case FF_SQL_FN_NEGATE:
+        if (a[0].t == FF_SQL_V_F64)
+            return vF(-a[0].v.f);
+        if (a[0].t == FF_SQL_V_DEC)
+            return vT(FF_SQL_V_DEC, -a[0].v.i);
+        return vI((int64_t)(0 - (uint64_t)a[0].v.i));
+    case FF_SQL_FN_EQUALS:
+        return vU(cmpv(&a[0], &a[1]) == 0);
+    case FF_SQL_FN_NOT_EQUALS:
+        return vU(cmpv(&a[0], &a[1]) != 0);
+    case FF_SQL_FN_LESS:
+        return vU(cmpv(&a[0], &a[1]) < 0);
+    case FF_SQL_FN_GREATER:
+        return vU(cmpv(&a[0], &a[1]) > 0);
+    case FF_SQL_FN_LESS_OR_EQUALS:
+        return vU(cmpv(&a[0], &a[1]) <= 0);
+    case FF_SQL_FN_GREATER_OR_EQUALS:
+        return vU(cmpv(&a[0], &a[1]) >= 0);
+    case FF_SQL_FN_NOT:
+        return vU(!truthy(&a[0]));
+    case FF_SQL_FN_LIKE:
+    case FF_SQL_FN_NOT_LIKE:
+    case FF_SQL_FN_ILIKE:
+    case FF_SQL_FN_NOT_ILIKE: {
+        bool ci = fn == FF_SQL_FN_ILIKE || fn == FF_SQL_FN_NOT_ILIKE;
+        bool neg = fn == FF_SQL_FN_NOT_LIKE || fn == FF_SQL_FN_NOT_ILIKE;
+        return vU(like(a[0].v.s, a[0].len, a[1].v.s, a[1].len, ci) ^ neg);
+    }
+    case FF_SQL_FN_TO_INTERVAL_SECOND:
+    case FF_SQL_FN_TO_INTERVAL_MINUTE:
+    case FF_SQL_FN_TO_INTERVAL_HOUR:
+    case FF_SQL_FN_TO_INTERVAL_DAY:
+    case FF_SQL_FN_TO_INTERVAL_WEEK:
+    case FF_SQL_FN_TO_INTERVAL_MONTH:
+    case FF_SQL_FN_TO_INTERVAL_QUARTER:
+    case FF_SQL_FN_TO_INTERVAL_YEAR: {
+        ff_sql_value v = vT(FF_SQL_V_INTERVAL, to_i(&a[0]));
+        v.len = (uint32_t)(fn - FF_SQL_FN_TO_INTERVAL_SECOND + 1);
+        return v;
+    }
+    case FF_SQL_FN_NOW:
+        return vT(FF_SQL_V_DATETIME, fdiv64(Q->now_ms, 1000));
+    case FF_SQL_FN_TODAY:
+        return vT(FF_SQL_V_DATE, fdiv64(Q->now_ms, 86400000LL));
+    case FF_SQL_FN_TO_DATE:
+        if (is_int(a[0].t))
+            return vT(FF_SQL_V_DATE, a[0].v.i);
+        return from_ms(FF_SQL_V_DATE, to_ms(&a[0]));
+    case FF_SQL_FN_TO_DATE_TIME:
+        if (is_int(a[0].t))
+            return vT(FF_SQL_V_DATETIME, a[0].v.i);
+        return from_ms(FF_SQL_V_DATETIME, to_ms(&a[0]));
+    case FF_SQL_FN_TO_START_OF_MINUTE:
+    case FF_SQL_FN_TO_START_OF_HOUR:
+    case FF_SQL_FN_TO_START_OF_DAY: {
+        int64_t u = fn == FF_SQL_FN_TO_START_OF_MINUTE ? 60000
+                    : fn == FF_SQL_FN_TO_START_OF_HOUR ? 3600000
+                                                       : 86400000;
+        int64_t ms = to_ms(&a[0]);
+        return from_ms(e->ty.vt, fdiv64(ms, u) * u);
+    }
+    case FF_SQL_FN_TO_START_OF_WEEK:
+    case FF_SQL_FN_TO_MONDAY: {
+        int64_t days = fdiv64(to_ms(&a[0]), 86400000LL);
+        int monday = fn == FF_SQL_FN_TO_MONDAY || (e->n > 1 && (to_i(&a[1]) & 1));
+        int64_t start =
+            monday ? days - (((days + 3) % 7 + 7) % 7) : days - (((days + 4) % 7 + 7) % 7);
+        return vT(FF_SQL_V_DATE, start);
+    }
+    case FF_SQL_FN_TO_START_OF_MONTH: {
+        int64_t days = fdiv64(to_ms(&a[0]), 86400000LL), y;
+        unsigned m, d;
+        civil(days, &y, &m, &d);
+        return vT(FF_SQL_V_DATE, days - (d - 1));
+    }
+    case FF_SQL_FN_TO_HOUR:
+        return vU((uint64_t)(fdiv64(to_ms(&a[0]), 3600000LL) % 24 + 24) % 24);
+    case FF_SQL_FN_TO_DAY_OF_WEEK: {
+        int64_t days = fdiv64(to_ms(&a[0]), 86400000LL);
+        return vU((uint64_t)(((days + 3) % 7 + 7) % 7) + 1);
+    }
+    case FF_SQL_FN_TO_DAY_OF_MONTH:
+    case FF_SQL_FN_TO_MONTH:
+    case FF_SQL_FN_TO_YEAR: {
+        int64_t y;
+        unsigned m, d;
+        civil(fdiv64(to_ms(&a[0]), 86400000LL), &y, &m, &d);
+        return vU(fn == FF_SQL_FN_TO_YEAR ? (uint64_t)y : fn == FF_SQL_FN_TO_MONTH ? m : d);
+    }
+    case FF_SQL_FN_TO_UNIX_TIMESTAMP:
+        return vU((uint64_t)fdiv64(to_ms(&a[0]), 1000));
+    case FF_SQL_FN_TO_UNIX_TIMESTAMP64_MILLI:
+        return vI(to_ms(&a[0]));
+    case FF_SQL_FN_FROM_UNIX_TIMESTAMP64_MILLI:
+        return vT(FF_SQL_V_DT64, to_i(&a[0]));
+    case FF_SQL_FN_DATE_DIFF:
+        return date_diff(&a[0], a[1], a[2]);
+    case FF_SQL_FN_LOWER:
+    case FF_SQL_FN_UPPER:
+        return strmap(Q, a[0], fn == FF_SQL_FN_UPPER);
+    case FF_SQL_FN_LENGTH:
+        return vU(a[0].len);
+    case FF_SQL_FN_EMPTY:
+        return vU(a[0].len == 0);
+    case FF_SQL_FN_NOT_EMPTY:
+        return vU(a[0].len != 0);
+    case FF_SQL_FN_STARTS_WITH:
+        return vU(a[1].len <= a[0].len && memcmp(a[0].v.s, a[1].v.s, a[1].len) == 0);
+    case FF_SQL_FN_ENDS_WITH:
+        return vU(a[1].len <= a[0].len &&
+                  memcmp(a[0].v.s + a[0].len - a[1].len, a[1].v.s, a[1].len) == 0);
+    case FF_SQL_FN_JSON_EXTRACT_STRING:
+    case FF_SQL_FN_JSON_EXTRACT_FLOAT:
+    case FF_SQL_FN_JSON_EXTRACT_INT:
+    case FF_SQL_FN_JSON_HAS: {
+        size_t vs = 0, ve = 0;
+        bool ok = a[0].t == FF_SQL_V_STR && a[1].t == FF_SQL_V_STR &&
+                  js_find(a[0].v.s, a[0].len, a[1].v.s, a[1].len, &vs, &ve);
+        if (fn == FF_SQL_FN_JSON_HAS)
+            return vU(ok);
+        if (fn == FF_SQL_FN_JSON_EXTRACT_STRING)
+            return ok && a[0].v.s[vs] == '"' ? js_string(Q, Q->tmp, a[0].v.s + vs, ve - vs)
+                                             : vS("", 0);
+        double f = 0;
+        if (ok && (a[0].v.s[vs] == '-' || (a[0].v.s[vs] >= '0' && a[0].v.s[vs] <= '9'))) {
+            char tmp[64];
+            size_t n = ve - vs < 63 ? ve - vs : 63;
+            memcpy(tmp, a[0].v.s + vs, n);
+            tmp[n] = 0;
+            f = strtod(tmp, NULL);
+        }
+        return fn == FF_SQL_FN_JSON_EXTRACT_FLOAT ? vF(f) : vI((int64_t)f);
+    }
+    case FF_SQL_FN_TO_STRING: {
+        ff_buf b;
+        ff_buf_init(&b, Q->cap);
+        ff_sql_value_text(&a[0], &b);
+        char *o = qalloc(Q, Q->tmp, b.len);
+        if (o && b.len)
+            memcpy(o, b.data, b.len);
+        uint32_t blen = (uint32_t)b.len;
+        ff_buf_fini(&b);
+        return o ? vS(o, blen) : VNULL;
+    }
+    case FF_SQL_FN_TO_INT64:
+    case FF_SQL_FN_TO_UINT64:
+    case FF_SQL_FN_TO_FLOAT64: {
+        ff_sql_value v = a[0];
+        if (v.t == FF_SQL_V_STR) {
+            char tmp[64];
+            size_t n = v.len < 63 ? v.len : 63;
+            memcpy(tmp, v.v.s, n);
+            tmp[n] = 0;
+            char *end = NULL;
+            double f = strtod(tmp, &end);
+            if (!n || *end) {
+                fail(Q, FF_EBADINPUT, "bad_argument", e->pos, "cannot parse '%s' as a number", tmp);
+                return VNULL;
+            }
+            v = strchr(tmp, '.') || strchr(tmp, 'e') ? vF(f) : vI(strtoll(tmp, NULL, 10));
+        } else if (is_time(v.t)) {
+            v = vI(v.t == FF_SQL_V_DT64 ? v.v.i : v.v.i);
+        }
+        return cast_to(v, e->ty.vt);
+    }
+    case FF_SQL_FN_ABS:
+        if (a[0].t == FF_SQL_V_F64)
+            return vF(fabs(a[0].v.f));
+        if (a[0].t == FF_SQL_V_DEC)
+            return vT(FF_SQL_V_DEC, a[0].v.i < 0 ? -a[0].v.i : a[0].v.i);
+        if (a[0].t == FF_SQL_V_I64)
+            return vU(a[0].v.i < 0 ? 0 - (uint64_t)a[0].v.i : (uint64_t)a[0].v.i);
+        return a[0];
+    case FF_SQL_FN_FLOOR:
+    case FF_SQL_FN_CEIL:
+    case FF_SQL_FN_ROUND: {
+        if (a[0].t != FF_SQL_V_F64)
+            return a[0];
+        double p = e->n > 1 ? pow(10, (double)to_i(&a[1])) : 1, x = a[0].v.f * p;
+        x = fn == FF_SQL_FN_FLOOR ? floor(x) : fn == FF_SQL_FN_CEIL ? ceil(x) : nearbyint(x);
+        return vF(x / p);
+    }
+    case FF_SQL_FN_GREATEST:
+    case FF_SQL_FN_LEAST: {
+        ff_sql_value best = a[0];
+        for (uint32_t i = 1; i < e->n; i++) {
+            ff_sql_value v = i < 3 ? a[i] : ev(Q, e->a[i], rc);
+            if (v.t == FF_SQL_V_NULL)
+                return VNULL;
+            int c = cmpv(&v, &best);
+            if ((fn == FF_SQL_FN_GREATEST && c > 0) || (fn == FF_SQL_FN_LEAST && c < 0))
+                best = v;
+        }
+        return cast_to(best, e->ty.vt);
+    }
+    case FF_SQL_FN_ARRAY_ELEMENT: {
+        if (a[0].t != FF_SQL_V_ARRAY)
+            return VNULL;
+        int64_t i = to_i(&a[1]), n = a[0].len;
+        if (i < 0)
+            i = n + i + 1;
+        if (i < 1 || i > n)
+            return cast_to(vU(0), e->ty.vt);
+        return a[0].v.a[i - 1];
+    }
+    case FF_SQL_FN_HAS:
+        for (uint32_t i = 0; a[0].t == FF_SQL_V_ARRAY && i < a[0].len; i++)
+            if (a[0].v.a[i].t != FF_SQL_V_NULL && cmpv(&a[0].v.a[i], &a[1]) == 0)
+                return vU(1);
+        return vU(0);
+    default:
+        fail(Q, FF_EBADINPUT, "not_supported", e->pos, "function %s is not supported yet",
+             ff_sql_func_get((ff_sql_func_id)fn)->name);
+        return VNULL;
+    }
+}
+
+static ff_sql_value ev(q *Q, const ex *e, const rctx *rc)
+{
+    switch (e->k) {
+    case X_CONST:
+        return e->c;
+    case X_COL:
+        return col_value(rc->blk, e->idx, rc->row);
+    case X_SRC:
+        return rc->src[e->idx];
+    case X_KEY:
+        return rc->g->keys[e->idx];
+    case X_AGG:
+        return rc->g->st[e->idx].v; /* finalised value */
+    default:
+        return ev_call(Q, e, rc);
+    }
+}
+
+/* ---- binding ----------------------------------------------------------------------------- */
+
+enum { M_ROW, M_POST };
+
+typedef struct prune {
+    int col;
+    uint16_t fn; /* equals, less..., in */
+    uint32_t n;
+    ff_sql_value *v;
+} prune;
+
+typedef struct plan {
+    const ff_sql_select *sel;
+    const rowset *src; /* NULL: the events table */
+    uint32_t n_items, n_out;
+    const ff_sql_node **item_nodes;
+    const char **names;
+    ex **items; /* n_out visible + n_order hidden order keys */
+    ex *where;
+    uint32_t n_keys;
+    const ff_sql_node **key_nodes;
+    ex **keys;
+    uint32_t n_aggs, cap_aggs;
+    aggd *aggs;
+    ex *having;
+    uint32_t n_order;
+    ff_colset cols;
+    bool agg;
+    uint8_t *alias_busy;
+    uint32_t n_prune;
+    prune prunes[32];
+    bool where_fast;
+    uint32_t n_fast;
+    prune fast[16];
+} plan;
+
+static ex *bind(q *Q, plan *P, const ff_sql_node *n, int mode);
+
+static ex *mkex(q *Q, uint8_t k, const ff_sql_node *n)
+{
+    ex *e = qalloc(Q, Q->a, sizeof *e);
+    if (!e)
+        return NULL;
+    memset(e, 0, sizeof *e);
+    e->k = k;
+    e->pos = n ? n->pos : 0;
+    e->node = n;
+    return e;
+}
+
+static ex *mkconst(q *Q, const ff_sql_node *n, ff_sql_value v, sty t)
+{
+    ex *e = mkex(Q, X_CONST, n);
+    if (e) {
+        e->c = v;
+        e->ty = t;
+    }
+    return e;
+}
+
+static sty col_sty(int c)
+{
+    const ff_col_def *d = ff_schema_col((ff_col)c);
+    sty t = T(FF_SQL_V_STR, 0);
+    switch (d->type) {
+    case FF_TYPE_TIME_MS:
+        t = T(FF_SQL_V_DT64, 0);
+        break;
+    case FF_TYPE_INT64:
+        t = T(FF_SQL_V_I64, 0);
+        break;
+    case FF_TYPE_DECIMAL:
+        t = T(FF_SQL_V_DEC, 18);
+        break;
+    case FF_TYPE_UINT64:
+        t = T(FF_SQL_V_U64, 64);
+        break;
+    default:
+        break;
+    }
+    t.nullable = d->nullable;
+    return t;
+}
+
+/* Common supertype of numeric/time/string types (best effort). */
+static sty common(sty a, sty b)
+{
+    if (a.vt == FF_SQL_V_NULL) {
+        b.nullable = 1;
+        return b;
+    }
+    if (b.vt == FF_SQL_V_NULL) {
+        a.nullable = 1;
+        return a;
+    }
+    sty r = a;
+    r.nullable = a.nullable | b.nullable;
+    if (a.vt == b.vt) {
+        r.bits = a.bits > b.bits ? a.bits : b.bits;
+        return r;
+    }
+    if (a.vt == FF_SQL_V_F64 || b.vt == FF_SQL_V_F64)
+        r.vt = FF_SQL_V_F64;
+    else if (a.vt == FF_SQL_V_DEC || b.vt == FF_SQL_V_DEC)
+        r.vt = FF_SQL_V_DEC, r.bits = 18;
+    else if (is_int(a.vt) && is_int(b.vt))
+        r.vt = FF_SQL_V_I64;
+    else if (is_time(a.vt) && is_time(b.vt))
+        r.vt = FF_SQL_V_DT64;
+    return r;
+}
+
+static uint8_t arith_vt(uint16_t fn, sty a, sty b)
+{
+    if (fn == FF_SQL_FN_DIVIDE)
+        return FF_SQL_V_F64;
+    if (a.vt == FF_SQL_V_F64 || b.vt == FF_SQL_V_F64)
+        return FF_SQL_V_F64;
+    if (a.vt == FF_SQL_V_DEC || b.vt == FF_SQL_V_DEC) {
+        if (fn == FF_SQL_FN_PLUS || fn == FF_SQL_FN_MINUS)
+            return FF_SQL_V_DEC;
+        if (fn == FF_SQL_FN_MULTIPLY && !(a.vt == FF_SQL_V_DEC && b.vt == FF_SQL_V_DEC))
+            return FF_SQL_V_DEC;
+        return FF_SQL_V_F64;
+    }
+    if (a.vt == FF_SQL_V_U64 && b.vt == FF_SQL_V_U64 && fn != FF_SQL_FN_MINUS)
+        return FF_SQL_V_U64;
+    return FF_SQL_V_I64;
+}
+
+/* Convert a constant string compared with a time to that time type. */
+static void coerce_time_const(q *Q, ex *c, uint8_t time_vt)
+{
+    if (c->k != X_CONST || c->c.t != FF_SQL_V_STR)
+        return;
+    int64_t ms;
+    if (!parse_dt(c->c.v.s, c->c.len, &ms)) {
+        fail(Q, FF_EBADINPUT, "bad_argument", c->pos,
+             "cannot parse '%.*s' as a date or time (expected YYYY-MM-DD[ hh:mm:ss[.fff]])",
+             (int)(c->c.len > 64 ? 64 : c->c.len), c->c.v.s);
+        return;
+    }
+    c->c = from_ms(time_vt, ms);
+    c->ty = T(time_vt, 0);
+}
+
+static void call_type(q *Q, ex *e)
+{
+    sty a0 = e->n ? e->a[0]->ty : T(FF_SQL_V_NULL, 0);
+    sty a1 = e->n > 1 ? e->a[1]->ty : T(FF_SQL_V_NULL, 0);
+    bool nul = false;
+    for (uint32_t i = 0; i < e->n; i++)
+        nul |= e->a[i]->ty.nullable || e->a[i]->ty.vt == FF_SQL_V_NULL;
+    sty t = T(FF_SQL_V_U64, 8);
+    switch (e->fn) {
+    case FF_SQL_FN_PLUS:
+    case FF_SQL_FN_MINUS:
+        if (a1.vt == FF_SQL_V_INTERVAL || a0.vt == FF_SQL_V_INTERVAL) {
+            sty tt = a1.vt == FF_SQL_V_INTERVAL ? a0 : a1;
+            sty iv = a1.vt == FF_SQL_V_INTERVAL ? a1 : a0;
+            t = T(tt.vt, 0);
+            if (tt.vt == FF_SQL_V_DATE && iv.bits <= 3)
+                t.vt = FF_SQL_V_DATETIME;
+            if (!is_time(tt.vt))
+                fail(Q, FF_EBADINPUT, "bad_argument", e->pos,
+                     "INTERVAL arithmetic needs a Date, DateTime or DateTime64 operand");
+            break;
+        }
+        if (is_time(a0.vt) && is_time(a1.vt)) {
+            t = T(FF_SQL_V_I64, 0);
+            break;
+        }
+        if (is_time(a0.vt) && is_int(a1.vt)) {
+            t = T(a0.vt, 0);
+            break;
+        }
+        __attribute__((fallthrough));
+    case FF_SQL_FN_MULTIPLY:
+    case FF_SQL_FN_DIVIDE:
+    case FF_SQL_FN_MODULO:
+    case FF_SQL_FN_INT_DIV:
+        if ((a0.vt == FF_SQL_V_STR || a1.vt == FF_SQL_V_STR))
+            fail(Q, FF_EBADINPUT, "bad_argument", e->pos, "arithmetic on a String");
+        t = T(arith_vt(e->fn, a0, a1), 64);
+        if (t.vt == FF_SQL_V_DEC)
+            t.bits = 18;
+        if (e->fn == FF_SQL_FN_INT_DIV && t.vt == FF_SQL_V_F64)
+            t.vt = FF_SQL_V_I64;
+        break;
+    case FF_SQL_FN_NEGATE:
+        t = a0.vt == FF_SQL_V_U64 ? T(FF_SQL_V_I64, 0) : a0;
+        break;
+    case FF_SQL_FN_EQUALS:
+    case FF_SQL_FN_NOT_EQUALS:
+    case FF_SQL_FN_LESS:
+    case FF_SQL_FN_GREATER:
+    case FF_SQL_FN_LESS_OR_EQUALS:
+    case FF_SQL_FN_GREATER_OR_EQUALS:
+        if (is_time(a0.vt))
+            coerce_time_const(Q, e->a[1], a0.vt);
+        else if (is_time(a1.vt))
+            coerce_time_const(Q, e->a[0], a1.vt);
+        break;
+    case FF_SQL_FN_IN:
+    case FF_SQL_FN_NOT_IN:
+        for (uint32_t i = 1; i < e->n && is_time(a0.vt); i++)
+            coerce_time_const(Q, e->a[i], a0.vt);
+        nul = a0.nullable;
+        break;
+    case FF_SQL_FN_IS_NULL:
+    case FF_SQL_FN_IS_NOT_NULL:
+        nul = false;
+        break;
+    case FF_SQL_FN_IF:
+        t = common(a1, e->a[2]->ty);
+        nul = t.nullable;
+        break;
+    case FF_SQL_FN_MULTI_IF:
+        t = e->a[1]->ty;
+        for (uint32_t i = 3; i < e->n; i += 2)
+            t = common(t, e->a[i]->ty);
+        t = common(t, e->a[e->n - 1]->ty);
+        nul = t.nullable;
+        break;
+    case FF_SQL_FN_COALESCE:
+    case FF_SQL_FN_IF_NULL:
+    case FF_SQL_FN_GREATEST:
+    case FF_SQL_FN_LEAST:
+        t = a0;
+        nul = a0.nullable || a0.vt == FF_SQL_V_NULL;
+        for (uint32_t i = 1; i < e->n; i++) {
+            bool n2 = e->a[i]->ty.nullable || e->a[i]->ty.vt == FF_SQL_V_NULL;
+            t = common(t, e->a[i]->ty);
+            nul = e->fn == FF_SQL_FN_GREATEST || e->fn == FF_SQL_FN_LEAST ? nul || n2 : nul && n2;
+        }
+        break;
+    case FF_SQL_FN_CONCAT:
+    case FF_SQL_FN_LOWER:
+    case FF_SQL_FN_UPPER:
+    case FF_SQL_FN_JSON_EXTRACT_STRING:
+    case FF_SQL_FN_TO_STRING:
+        t = T(FF_SQL_V_STR, 0);
+        break;
+    case FF_SQL_FN_LENGTH:
+        t = T(FF_SQL_V_U64, 64);
+        break;
+    case FF_SQL_FN_TO_INTERVAL_SECOND:
+    case FF_SQL_FN_TO_INTERVAL_MINUTE:
+    case FF_SQL_FN_TO_INTERVAL_HOUR:
+    case FF_SQL_FN_TO_INTERVAL_DAY:
+    case FF_SQL_FN_TO_INTERVAL_WEEK:
+    case FF_SQL_FN_TO_INTERVAL_MONTH:
+    case FF_SQL_FN_TO_INTERVAL_QUARTER:
+    case FF_SQL_FN_TO_INTERVAL_YEAR:
+        t = T(FF_SQL_V_INTERVAL, (uint8_t)(e->fn - FF_SQL_FN_TO_INTERVAL_SECOND + 1));
+        break;
+    case FF_SQL_FN_NOW:
+    case FF_SQL_FN_TO_DATE_TIME:
+        t = T(FF_SQL_V_DATETIME, 0);
+        break;
+    case FF_SQL_FN_TODAY:
+    case FF_SQL_FN_TO_DATE:
+    case FF_SQL_FN_TO_START_OF_WEEK:
+    case FF_SQL_FN_TO_MONDAY:
+    case FF_SQL_FN_TO_START_OF_MONTH:
+        t = T(FF_SQL_V_DATE, 0);
+        break;
+    case FF_SQL_FN_TO_START_OF_MINUTE:
+    case FF_SQL_FN_TO_START_OF_HOUR:
+    case FF_SQL_FN_TO_START_OF_DAY:
+        t = T(a0.vt == FF_SQL_V_DT64 ? FF_SQL_V_DT64 : FF_SQL_V_DATETIME, 0);
+        break;
+    case FF_SQL_FN_TO_YEAR:
+        t = T(FF_SQL_V_U64, 16);
+        break;
+    case FF_SQL_FN_TO_UNIX_TIMESTAMP:
+        t = T(FF_SQL_V_U64, 32);
+        break;
+    case FF_SQL_FN_TO_UNIX_TIMESTAMP64_MILLI:
+    case FF_SQL_FN_DATE_DIFF:
+    case FF_SQL_FN_JSON_EXTRACT_INT:
+    case FF_SQL_FN_TO_INT64:
+        t = T(FF_SQL_V_I64, 0);
+        break;
+    case FF_SQL_FN_FROM_UNIX_TIMESTAMP64_MILLI:
+        t = T(FF_SQL_V_DT64, 0);
+        break;
+    case FF_SQL_FN_JSON_EXTRACT_FLOAT:
+    case FF_SQL_FN_TO_FLOAT64:
+        t = T(FF_SQL_V_F64, 0);
+        break;
+    case FF_SQL_FN_TO_UINT64:
+        t = T(FF_SQL_V_U64, 64);
+        break;
+    case FF_SQL_FN_ABS:
+        t = a0.vt == FF_SQL_V_I64 ? T(FF_SQL_V_U64, 64) : a0;
+        break;
+    case FF_SQL_FN_ROUND:
+    case FF_SQL_FN_FLOOR:
+    case FF_SQL_FN_CEIL:
+        t = a0;
+        break;
+    case FF_SQL_FN_ARRAY_ELEMENT:
+        t = T(a0.elem, a0.ebits);
+        break;
+    default:
+        break; /* UInt8 predicates; unsupported functions fail when evaluated */
+    }
+    t.nullable = nul && t.vt != FF_SQL_V_ARRAY;
+    if ((e->fn == FF_SQL_FN_LOWER || e->fn == FF_SQL_FN_UPPER || e->fn == FF_SQL_FN_LIKE ||
+         e->fn == FF_SQL_FN_NOT_LIKE || e->fn == FF_SQL_FN_ILIKE || e->fn == FF_SQL_FN_NOT_ILIKE ||
+         e->fn == FF_SQL_FN_LENGTH || e->fn == FF_SQL_FN_STARTS_WITH ||
+         e->fn == FF_SQL_FN_ENDS_WITH || e->fn == FF_SQL_FN_JSON_EXTRACT_STRING ||
+         e->fn == FF_SQL_FN_JSON_EXTRACT_FLOAT) &&
+        a0.vt != FF_SQL_V_STR && a0.vt != FF_SQL_V_NULL &&
+        !(e->fn == FF_SQL_FN_LENGTH && a0.vt == FF_SQL_V_ARRAY))
+        fail(Q, FF_EBADINPUT, "bad_argument", e->pos, "%s expects a String argument",
+             ff_sql_func_get((ff_sql_func_id)e->fn)->name);
+    e->ty = t;
+}
+
+static bool supported_scalar(uint16_t fn)
+{
+    switch (fn) {
+    case FF_SQL_FN_TUPLE:
+    case FF_SQL_FN_ARRAY:
+    case FF_SQL_FN_CASE_WITH_EXPRESSION:
+    case FF_SQL_FN_TO_START_OF_INTERVAL:
+    case FF_SQL_FN_SUBSTRING:
+    case FF_SQL_FN_POSITION:
+    case FF_SQL_FN_JSON_EXTRACT_BOOL:
+    case FF_SQL_FN_JSON_EXTRACT_RAW:
+        return false;
+    default:
+        return true;
+    }
+}
+
+static int find_alias(const plan *P, const ff_sql_name *nm)
+{
+    const ff_sql_select *s = P->sel;
+    for (uint32_t i = 0; i < s->n_items; i++)
+        if (s->items[i].alias.s && s->items[i].alias.len == nm->len &&
+            memcmp(s->items[i].alias.s, nm->s, nm->len) == 0)
+            return (int)i;
+    return -1;
+}
+
+static ex *bind_agg(q *Q, plan *P, const ff_sql_node *n)
+{
+    for (uint32_t i = 0; i < P->n_aggs; i++)
+        if (ff_sql_node_equal(P->aggs[i].node, n)) {
+            ex *e = mkex(Q, X_AGG, n);
+            if (e) {
+                e->idx = (int)i;
+                e->ty = P->aggs[i].ty;
+            }
+            return e;
+        }
+    if (P->n_aggs == P->cap_aggs) {
+        uint32_t nc = P->cap_aggs ? P->cap_aggs * 2 : 8;
+        P->aggs = grow(Q, P->aggs, sizeof *P->aggs * P->n_aggs, sizeof *P->aggs * nc);
+        if (!P->aggs)
+            return NULL;
+        P->cap_aggs = nc;
+    }
+    aggd d;
+    memset(&d, 0, sizeof d);
+    d.node = n;
+    d.fn = n->func;
+    d.is_if = n->flags & FF_SQL_NF_IF;
+    d.distinct = n->flags & FF_SQL_NF_DISTINCT;
+    uint32_t na = n->n_args - (d.is_if ? 1 : 0);
+    d.n_args = na;
+    d.args = qalloc(Q, Q->a, sizeof *d.args * (na ? na : 1));
+    if (!d.args)
+        return NULL;
+    for (uint32_t i = 0; i < na; i++)
+        if (!(d.args[i] = bind(Q, P, ff_sql_call_arg(n, i), M_ROW)))
+            return NULL;
+    if (d.is_if && !(d.cond = bind(Q, P, ff_sql_call_arg(n, na), M_ROW)))
+        return NULL;
+    if (d.fn == FF_SQL_FN_COUNT && d.distinct)
+        d.fn = FF_SQL_FN_UNIQ_EXACT;
+    else if (d.distinct) {
+        fail(Q, FF_EBADINPUT, "not_supported", n->pos,
+             "DISTINCT is supported in count() only for now");
+        return NULL;
+    }
+    sty a0 = na ? d.args[0]->ty : T(FF_SQL_V_NULL, 0);
+    d.arg_ty = a0;
+    switch (d.fn) {
+    case FF_SQL_FN_COUNT:
+    case FF_SQL_FN_UNIQ:
+    case FF_SQL_FN_UNIQ_EXACT:
+        d.ty = T(FF_SQL_V_U64, 64);
+        break;
+    case FF_SQL_FN_SUM:
+        if (!is_num(a0.vt)) {
+            fail(Q, FF_EBADINPUT, "bad_argument", n->pos, "sum expects a number");
+            return NULL;
+        }
+        d.ty = a0.vt == FF_SQL_V_DEC ? T(FF_SQL_V_DEC, 38) : T(a0.vt, 64);
+        d.ty.nullable = a0.nullable;
+        break;
+    case FF_SQL_FN_AVG:
+        if (!is_num(a0.vt)) {
+            fail(Q, FF_EBADINPUT, "bad_argument", n->pos, "avg expects a number");
+            return NULL;
+        }
+        d.ty = T(FF_SQL_V_F64, 0);
+        d.ty.nullable = a0.nullable;
+        break;
+    case FF_SQL_FN_MIN:
+    case FF_SQL_FN_MAX:
+    case FF_SQL_FN_ANY:
+    case FF_SQL_FN_ANY_LAST:
+    case FF_SQL_FN_ARG_MIN:
+    case FF_SQL_FN_ARG_MAX:
+        d.ty = a0;
+        break;
+    case FF_SQL_FN_QUANTILE:
+        d.level = n->n_params ? (ff_sql_call_param(n, 0)->kind == FF_SQL_N_FLOAT
+                                     ? ff_sql_call_param(n, 0)->v.f
+                                     : (double)ff_sql_call_param(n, 0)->v.u)
+                              : 0.5;
+        d.ty = is_time(a0.vt) ? T(a0.vt, 0) : T(FF_SQL_V_F64, 0);
+        if (!is_num(a0.vt) && !is_time(a0.vt)) {
+            fail(Q, FF_EBADINPUT, "bad_argument", n->pos, "quantile expects a number or a time");
+            return NULL;
+        }
+        break;
+    case FF_SQL_FN_QUANTILES:
+        d.n_levels = n->n_params;
+        d.levels = qalloc(Q, Q->a, sizeof *d.levels * (d.n_levels ? d.n_levels : 1));
+        if (!d.levels)
+            return NULL;
+        for (uint32_t i = 0; i < d.n_levels; i++)
+            d.levels[i] = ff_sql_call_param(n, i)->kind == FF_SQL_N_FLOAT
+                              ? ff_sql_call_param(n, i)->v.f
+                              : (double)ff_sql_call_param(n, i)->v.u;
+        d.ty = T(FF_SQL_V_ARRAY, 0);
+        d.ty.elem = FF_SQL_V_F64;
+        if (!is_num(a0.vt)) {
+            fail(Q, FF_EBADINPUT, "bad_argument", n->pos, "quantiles expects a number");
+            return NULL;
+        }
+        break;
+    case FF_SQL_FN_TOP_K:
+        d.k = n->n_params ? ff_sql_call_param(n, 0)->v.u : 10;
+        d.ty = T(FF_SQL_V_ARRAY, 0);
+        d.ty.elem = a0.vt;
+        d.ty.ebits = a0.bits;
+        break;
+    case FF_SQL_FN_GROUP_ARRAY:
+        d.ty = T(FF_SQL_V_ARRAY, 0);
+        d.ty.elem = a0.vt;
+        d.ty.ebits = a0.bits;
+        break;
+    case FF_SQL_FN_RETENTION:
+        d.ty = T(FF_SQL_V_ARRAY, 0);
+        d.ty.elem = FF_SQL_V_U64;
+        d.ty.ebits = 8;
+        break;
+    case FF_SQL_FN_WINDOW_FUNNEL:
+        d.window = (int64_t)ff_sql_call_param(n, 0)->v.u;
+        for (uint32_t i = 1; i < n->n_params; i++) {
+            const ff_sql_name *m = &ff_sql_call_param(n, i)->v.str;
+            if (strcmp(m->s, "strict_deduplication") == 0)
+                d.modes |= WF_DEDUP;
+            else if (strcmp(m->s, "strict_order") == 0)
+                d.modes |= WF_ORDER;
+            else if (strcmp(m->s, "strict_increase") == 0)
+                d.modes |= WF_INCREASE;
+            else {
+                fail(Q, FF_EBADINPUT, "not_supported", ff_sql_call_param(n, i)->pos,
+                     "windowFunnel mode '%s' is not supported yet", m->s);
+                return NULL;
+            }
+        }
+        if (!is_time(a0.vt) && !is_int(a0.vt)) {
+            fail(Q, FF_EBADINPUT, "bad_argument", ff_sql_call_arg(n, 0)->pos,
+                 "windowFunnel timestamp must be an unsigned integer, Date or DateTime");
+            return NULL;
+        }
+        d.ty = T(FF_SQL_V_U64, 8);
+        break;
+    default:
+        fail(Q, FF_EBADINPUT, "not_supported", n->pos, "aggregate %s is not supported yet",
+             ff_sql_func_get((ff_sql_func_id)d.fn)->name);
+        return NULL;
+    }
+    P->aggs[P->n_aggs] = d;
+    ex *e = mkex(Q, X_AGG, n);
+    if (e) {
+        e->idx = (int)P->n_aggs;
+        e->ty = d.ty;
+    }
+    P->n_aggs++;
+    return e;
+}
+
+static ex *bind_column(q *Q, plan *P, const ff_sql_node *n, int mode)
+{
+    const ff_sql_name *nm = &n->v.col.name;
+    int ai = find_alias(P, nm);
+    if (ai >= 0 && !P->alias_busy[ai]) {
+        P->alias_busy[ai] = 1;
+        ex *e = bind(Q, P, P->sel->items[ai].expr, mode);
+        P->alias_busy[ai] = 0;
+        return e;
+    }
+    if (mode == M_POST) {
+        fail(Q, FF_EBADINPUT, "not_an_aggregate", n->pos,
+             "column %s is neither aggregated nor in GROUP BY", nm->s);
+        return NULL;
+    }
+    if (!P->src) {
+        int c = ff_schema_find(nm->s, nm->len);
+        if (c >= 0) {
+            ex *e = mkex(Q, X_COL, n);
+            if (e) {
+                e->idx = c;
+                e->ty = col_sty(c);
+                P->cols |= FF_COLSET(c);
+            }
+            return e;
+        }
+    } else {
+        for (uint32_t i = 0; i < P->src->n_cols; i++)
+            if (strlen(P->src->names[i]) == nm->len &&
+                memcmp(P->src->names[i], nm->s, nm->len) == 0) {
+                ex *e = mkex(Q, X_SRC, n);
+                if (e) {
+                    e->idx = (int)i;
+                    e->ty = P->src->types[i];
+                }
+                return e;
+            }
+    }
+    fail(Q, FF_EBADINPUT, "unknown_column", n->pos, "unknown column %s", nm->s);
+    return NULL;
+}
+
+static ex *bind(q *Q, plan *P, const ff_sql_node *n, int mode)
+{
+    if (Q->rc != FF_OK)
+        return NULL;
+    if (mode == M_POST && n->kind == FF_SQL_N_COLUMN && find_alias(P, &n->v.col.name) >= 0 &&
+        !P->alias_busy[find_alias(P, &n->v.col.name)])
+        return bind_column(Q, P, n, mode);
+    if (mode == M_POST) {
+        for (uint32_t i = 0; i < P->n_keys; i++)
+            if (ff_sql_node_equal(P->key_nodes[i], n)) {
+                ex *e = mkex(Q, X_KEY, n);
+                if (e) {
+                    e->idx = (int)i;
+                    e->ty = P->keys[i]->ty;
+                }
+                return e;
+            }
+        if (n->kind == FF_SQL_N_CALL && (n->flags & FF_SQL_NF_AGG))
+            return bind_agg(Q, P, n);
+    }
+    switch (n->kind) {
+    case FF_SQL_N_NULL:
+        return mkconst(Q, n, VNULL, T(FF_SQL_V_NULL, 0));
+    case FF_SQL_N_BOOL:
+        return mkconst(Q, n, vU(n->v.u), T(FF_SQL_V_U64, 8));
+    case FF_SQL_N_INT:
+        if (n->flags & FF_SQL_NF_NEG)
+            return mkconst(Q, n, vI((int64_t)n->v.u), T(FF_SQL_V_I64, 0));
+        return mkconst(Q, n, vU(n->v.u),
+                       T(FF_SQL_V_U64, n->v.u < 256           ? 8
+                                       : n->v.u < 65536       ? 16
+                                       : n->v.u <= UINT32_MAX ? 32
+                                                              : 64));
+    case FF_SQL_N_FLOAT:
+        return mkconst(Q, n, vF(n->v.f), T(FF_SQL_V_F64, 0));
+    case FF_SQL_N_STRING:
+        return mkconst(Q, n, vS(n->v.str.s, n->v.str.len), T(FF_SQL_V_STR, 0));
+    case FF_SQL_N_COLUMN:
+        return bind_column(Q, P, n, mode);
+    case FF_SQL_N_CALL:
+        break;
+    default:
+        fail(Q, FF_EBADINPUT, "not_supported", n->pos,
+             "this kind of expression is not supported here yet");
+        return NULL;
+    }
+    if (n->flags & FF_SQL_NF_AGG) {
+        fail(Q, FF_EBADINPUT, "aggregate_not_allowed", n->pos,
+             "aggregate function not allowed here");
+        return NULL;
+    }
+    if (!supported_scalar(n->func)) {
+        fail(Q, FF_EBADINPUT, "not_supported", n->pos, "function %s is not supported yet",
+             ff_sql_func_get((ff_sql_func_id)n->func)->name);
+        return NULL;
+    }
+    ex *e = mkex(Q, X_CALL, n);
+    if (!e)
+        return NULL;
+    e->fn = n->func;
+    uint32_t na = n->n_args;
+    bool in = n->func == FF_SQL_FN_IN || n->func == FF_SQL_FN_NOT_IN;
+    const ff_sql_node *rhs = in ? ff_sql_call_arg(n, 1) : NULL;
+    if (in && rhs->kind == FF_SQL_N_SUBQUERY) {
+        fail(Q, FF_EBADINPUT, "not_supported", rhs->pos, "IN (subquery) is not supported yet");
+        return NULL;
+    }
+    bool tuple = in && rhs->kind == FF_SQL_N_CALL && rhs->func == FF_SQL_FN_TUPLE;
+    e->n = in ? 1 + (tuple ? rhs->n_args : 1) : na;
+    e->a = qalloc(Q, Q->a, sizeof *e->a * (e->n ? e->n : 1));
+    if (!e->a)
+        return NULL;
+    bool all_const = true;
+    for (uint32_t i = 0; i < e->n; i++) {
+        const ff_sql_node *k = !in      ? ff_sql_call_arg(n, i)
+                               : i == 0 ? ff_sql_call_arg(n, 0)
+                               : tuple  ? ff_sql_call_arg(rhs, i - 1)
+                                        : rhs;
+        if (!(e->a[i] = bind(Q, P, k, mode)))
+            return NULL;
+        all_const &= e->a[i]->k == X_CONST;
+    }
+    call_type(Q, e);
+    if (Q->rc != FF_OK)
+        return NULL;
+    if (all_const) {
+        rctx rc = {0};
+        ff_sql_value v = vcopy(Q, Q->a, ev(Q, e, &rc));
+        if (Q->rc != FF_OK)
+            return NULL;
+        return mkconst(Q, n, v, e->ty);
+    }
+    return e;
+}
+
+/* ---- aggregate states -------------------------------------------------------------------- */
+
+#define HLL_P 12
+#define HLL_M (1u << HLL_P)
+
+typedef struct wf_ev {
+    int64_t ts;
+    uint32_t step; /* 1-based condition index, 0 = no condition (strict_order) */
+    uint32_t seq;
+} wf_ev;
+
+typedef struct topk_e {
+    ff_sql_value v;
+    uint64_t count, hash;
+    uint32_t first;
+} topk_e;
+
+/* Open-addressing set of 128-bit keys (uniqExact): p = uint64_t[2 * cap], 0/0 = empty. */
+static void set_add(q *Q, ast *st, uint64_t lo, uint64_t hi)
+{
+    if (lo == 0 && hi == 0)
+        lo = 1, hi = 0x9e3779b97f4a7c15ULL; /* remap the empty marker */
+    if ((st->cnt + 1) * 2 > st->cap) {
+        uint32_t nc = st->cap ? st->cap * 2 : 16;
+        uint64_t *nt = qalloc(Q, Q->a, sizeof(uint64_t) * 2 * nc);
+        if (!nt)
+            return;
+        memset(nt, 0, sizeof(uint64_t) * 2 * nc);
+        uint64_t *ot = st->p;
+        for (uint32_t i = 0; i < st->cap; i++) {
+            if (!ot[2 * i] && !ot[2 * i + 1])
+                continue;
+            uint32_t j = (uint32_t)(ot[2 * i] ^ (ot[2 * i + 1] * 31)) & (nc - 1);
+            while (nt[2 * j] || nt[2 * j + 1])
+                j = (j + 1) & (nc - 1);
+            nt[2 * j] = ot[2 * i];
+            nt[2 * j + 1] = ot[2 * i + 1];
+        }
+        st->p = nt;
+        st->cap = nc;
+    }
+    uint64_t *t = st->p;
+    uint32_t j = (uint32_t)(lo ^ (hi * 31)) & (st->cap - 1);
+    while (t[2 * j] || t[2 * j + 1]) {
+        if (t[2 * j] == lo && t[2 * j + 1] == hi)
+            return;
+        j = (j + 1) & (st->cap - 1);
+    }
+    t[2 * j] = lo;
+    t[2 * j + 1] = hi;
+    st->cnt++;
+}
+
+static void *append(q *Q, ast *st, size_t elem)
+{
+    if (st->cnt == st->cap) {
+        uint32_t nc = st->cap ? st->cap * 2 : 16;
+        void *np = grow(Q, st->p, elem * st->cnt, elem * nc);
+        if (!np)
+            return NULL;
+        st->p = np;
+        st->cap = nc;
+    }
+    return (char *)st->p + elem * st->cnt++;
+}
+
+static void topk_add(q *Q, ast *st, ff_sql_value v)
+{
+    ff_buf_reset(&Q->sbuf);
+    ser(&Q->sbuf, &v);
+    uint64_t h = XXH3_64bits(Q->sbuf.data, Q->sbuf.len);
+    /* index: w.v.a abused as uint32 table? keep it simple: linear table in st->w */
+    uint32_t *idx = (uint32_t *)(uintptr_t)st->w.v.s;
+    uint32_t icap = st->w.len;
+    if ((st->cnt + 1) * 2 > icap) {
+        uint32_t nc = icap ? icap * 2 : 32;
+        uint32_t *ni = qalloc(Q, Q->a, sizeof *ni * nc);
+        if (!ni)
+            return;
+        memset(ni, 0xff, sizeof *ni * nc);
+        topk_e *es = st->p;
+        for (uint32_t i = 0; i < st->cnt; i++) {
+            uint32_t j = (uint32_t)es[i].hash & (nc - 1);
+            while (ni[j] != UINT32_MAX)
+                j = (j + 1) & (nc - 1);
+            ni[j] = i;
+        }
+        idx = ni;
+        icap = nc;
+        st->w.v.s = (const char *)ni;
+        st->w.len = nc;
+    }
+    uint32_t j = (uint32_t)h & (icap - 1);
+    topk_e *es = st->p;
+    while (idx[j] != UINT32_MAX) {
+        topk_e *e = &es[idx[j]];
+        if (e->hash == h && cmpv(&e->v, &v) == 0 && e->v.t == v.t) {
+            e->count++;
+            return;
+        }
+        j = (j + 1) & (icap - 1);
+    }
+    topk_e *ne = append(Q, st, sizeof *ne);
+    if (!ne)
+        return;
+    ne->v = vcopy(Q, Q->a, v);
+    ne->count = 1;
+    ne->hash = h;
+    ne->first = st->cnt - 1;
+    idx[j] = st->cnt - 1;
+}
+
+static int64_t funnel_ts(const ff_sql_value *v)
+{
+    if (v->t == FF_SQL_V_DT64 || v->t == FF_SQL_V_DATETIME || v->t == FF_SQL_V_DATE)
+        return v->v.i; /* ms for ts, seconds for DateTime, days for Date */
+    return to_i(v);
+}
+
+static void agg_update(q *Q, const aggd *d, ast *st, const rctx *rc)
+{
+    if (d->is_if) {
+        ff_sql_value c = ev(Q, d->cond, rc);
+        if (!truthy(&c))
+            return;
+    }
+    ff_sql_value v = d->n_args ? ev(Q, d->args[0], rc) : VNULL;
+    switch (d->fn) {
+    case FF_SQL_FN_COUNT:
+        if (!d->n_args || v.t != FF_SQL_V_NULL)
+            st->n++;
+        return;
+    case FF_SQL_FN_SUM:
+        if (v.t == FF_SQL_V_NULL)
+            return;
+        st->has = true;
+        if (d->ty.vt == FF_SQL_V_F64)
+            st->f += to_f(&v);
+        else
+            st->i = (int64_t)((uint64_t)st->i + (uint64_t)v.v.i);
+        return;
+    case FF_SQL_FN_AVG:
+        if (v.t == FF_SQL_V_NULL)
+            return;
+        st->f += to_f(&v);
+        st->n++;
+        return;
+    case FF_SQL_FN_MIN:
+    case FF_SQL_FN_MAX:
+    case FF_SQL_FN_ANY:
+    case FF_SQL_FN_ANY_LAST: {
+        if (v.t == FF_SQL_V_NULL)
+            return;
+        bool take = !st->has || d->fn == FF_SQL_FN_ANY_LAST ||
+                    (d->fn == FF_SQL_FN_MIN && cmpv(&v, &st->v) < 0) ||
+                    (d->fn == FF_SQL_FN_MAX && cmpv(&v, &st->v) > 0);
+        if (take) {
+            st->v = vcopy(Q, Q->a, v);
+            st->has = true;
+        }
+        return;
+    }
+    case FF_SQL_FN_ARG_MIN:
+    case FF_SQL_FN_ARG_MAX: {
+        ff_sql_value w = ev(Q, d->args[1], rc);
+        if (w.t == FF_SQL_V_NULL)
+            return;
+        int c = st->has ? cmpv(&w, &st->w) : 0;
+        if (!st->has || (d->fn == FF_SQL_FN_ARG_MIN ? c < 0 : c > 0)) {
+            st->w = vcopy(Q, Q->a, w);
+            st->v = vcopy(Q, Q->a, v);
+            st->has = true;
+        }
+        return;
+    }
+    case FF_SQL_FN_UNIQ_EXACT:
+    case FF_SQL_FN_UNIQ: {
+        ff_buf_reset(&Q->sbuf);
+        for (uint32_t i = 0; i < d->n_args; i++) {
+            ff_sql_value x = i ? ev(Q, d->args[i], rc) : v;
+            if (x.t == FF_SQL_V_NULL)
+                return;
+            if (x.t == FF_SQL_V_U64)
+                x.t = FF_SQL_V_I64; /* 1 and toUInt64(1) are the same value */
+            ser(&Q->sbuf, &x);
+        }
+        if (d->fn == FF_SQL_FN_UNIQ) {
+            if (!st->p) {
+                st->p = qalloc(Q, Q->a, HLL_M);
+                if (!st->p)
+                    return;
+                memset(st->p, 0, HLL_M);
+            }
+            uint64_t h = XXH3_64bits(Q->sbuf.data, Q->sbuf.len);
+            uint32_t j = (uint32_t)(h >> (64 - HLL_P));
+            uint64_t rest = (h << HLL_P) | (1ULL << (HLL_P - 1));
+            uint8_t rank = (uint8_t)(__builtin_clzll(rest) + 1);
+            uint8_t *regs = st->p;
+            if (regs[j] < rank)
+                regs[j] = rank;
+            return;
+        }
+        XXH128_hash_t h = XXH3_128bits(Q->sbuf.data, Q->sbuf.len);
+        set_add(Q, st, h.low64, h.high64);
+        return;
+    }
+    case FF_SQL_FN_QUANTILE:
+    case FF_SQL_FN_QUANTILES: {
+        if (v.t == FF_SQL_V_NULL)
+            return;
+        double *slot = append(Q, st, sizeof(double));
+        if (slot)
+            *slot = is_time(v.t) ? (double)v.v.i : to_f(&v);
+        return;
+    }
+    case FF_SQL_FN_TOP_K:
+        if (v.t != FF_SQL_V_NULL)
+            topk_add(Q, st, v);
+        return;
+    case FF_SQL_FN_GROUP_ARRAY: {
+        if (v.t == FF_SQL_V_NULL)
+            return;
+        ff_sql_value *slot = append(Q, st, sizeof *slot);
+        if (slot)
+            *slot = vcopy(Q, Q->a, v);
+        return;
+    }
+    case FF_SQL_FN_RETENTION: {
+        for (uint32_t i = 0; i < d->n_args; i++) {
+            ff_sql_value c = i ? ev(Q, d->args[i], rc) : v;
+            if (truthy(&c))
+                st->n |= 1ULL << i;
+        }
+        return;
+    }
+    case FF_SQL_FN_WINDOW_FUNNEL: {
+        if (v.t == FF_SQL_V_NULL)
+            return;
+        int64_t ts = funnel_ts(&v);
+        bool any = false;
+        for (uint32_t i = 1; i < d->n_args; i++) {
+            ff_sql_value c = ev(Q, d->args[i], rc);
+            if (!truthy(&c))
+                continue;
+            any = true;
+            wf_ev *w = append(Q, st, sizeof *w);
+            if (!w)
+                return;
+            *w = (wf_ev){ts, i, st->cnt};
+        }
+        if (!any && (d->modes & WF_ORDER)) {
+            wf_ev *w = append(Q, st, sizeof *w);
+            if (w)
+                *w = (wf_ev){ts, 0, st->cnt};
+        }
+        return;
+    }
+    default:
+        return;
+    }
+}
+
+static int cmp_f64(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static int cmp_wf(const void *a, const void *b)
+{
+    const wf_ev *x = a, *y = b;
+    if (x->ts != y->ts)
+        return x->ts < y->ts ? -1 : 1;
+    if (x->step != y->step)
+        return x->step < y->step ? -1 : 1;
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+static int cmp_topk(const void *a, const void *b)
+{
+    const topk_e *x = a, *y = b;
+    if (x->count != y->count)
+        return x->count > y->count ? -1 : 1;
+    return x->first < y->first ? -1 : x->first > y->first;
+}
+
+/* windowFunnel level (api-compat.md 4.1; ClickHouse's getEventLevel). */
+static uint64_t funnel_level(const aggd *d, ast *st)
+{
+    uint32_t n_steps = d->n_args - 1;
+    wf_ev *evs = st->p;
+    if (!st->cnt)
+        return 0;
+    qsort(evs, st->cnt, sizeof *evs, cmp_wf);
+    int64_t first[32], last[32];
+    bool has[32] = {false};
+    bool first_event = false;
+    bool order = d->modes & WF_ORDER, dedup = d->modes & WF_DEDUP, incr = d->modes & WF_INCREASE;
+    for (uint32_t i = 0; i < st->cnt; i++) {
+        int64_t ts = evs[i].ts;
+        int idx = (int)evs[i].step - 1;
+        if (order && idx == -1) {
+            if (first_event)
+                break;
+            continue;
+        } else if (idx == 0) {
+            first[0] = last[0] = ts;
+            has[0] = true;
+            first_event = true;
+        } else if (dedup && has[idx]) {
+            break;
+        } else if (order && first_event && !has[idx - 1]) {
+            break;
+        } else if (has[idx - 1]) {
+            bool ok = ts <= first[idx - 1] + d->window;
+            if (incr)
+                ok = ok && last[idx - 1] < ts;
+            if (ok) {
+                first[idx] = first[idx - 1];
+                last[idx] = ts;
+                has[idx] = true;
+                if ((uint32_t)idx + 1 == n_steps)
+                    return n_steps;
+            }
+        }
+    }
+    for (uint32_t k = n_steps; k > 0; k--)
+        if (has[k - 1])
+            return k;
+    return 0;
+}
+
+/* ClickHouse's interpolated quantile over sorted x[0..n). */
+static double quant_at(const double *x, uint32_t n, double level)
+{
+    double idx = level * (n - 1);
+    size_t lo = (size_t)idx;
+    double frac = idx - (double)lo;
+    return lo + 1 < n ? x[lo] + (x[lo + 1] - x[lo]) * frac : x[lo];
+}
+
+static void agg_final(q *Q, const aggd *d, ast *st)
+{
+    sty t = d->ty;
+    switch (d->fn) {
+    case FF_SQL_FN_COUNT:
+        st->v = vU(st->n);
+        return;
+    case FF_SQL_FN_UNIQ_EXACT:
+        st->v = vU(st->cnt);
+        return;
+    case FF_SQL_FN_UNIQ: {
+        if (!st->p) {
+            st->v = vU(0);
+            return;
+        }
+        const uint8_t *r = st->p;
+        double sum = 0;
+        uint32_t zeros = 0;
+        for (uint32_t i = 0; i < HLL_M; i++) {
+            sum += ldexp(1.0, -r[i]);
+            zeros += r[i] == 0;
+        }
+        double m = HLL_M, alpha = 0.7213 / (1 + 1.079 / m), est = alpha * m * m / sum;
+        if (est <= 2.5 * m && zeros)
+            est = m * log(m / zeros);
+        st->v = vU((uint64_t)llround(est));
+        return;
+    }
+    case FF_SQL_FN_SUM:
+        if (!st->has && t.nullable)
+            st->v = VNULL;
+        else if (t.vt == FF_SQL_V_F64)
+            st->v = vF(st->f);
+        else
+            st->v = vT(t.vt, st->i);
+        return;
+    case FF_SQL_FN_AVG:
+        st->v = st->n ? vF(st->f / (double)st->n) : (t.nullable ? VNULL : vF(NAN));
+        return;
+    case FF_SQL_FN_MIN:
+    case FF_SQL_FN_MAX:
+    case FF_SQL_FN_ANY:
+    case FF_SQL_FN_ANY_LAST:
+    case FF_SQL_FN_ARG_MIN:
+    case FF_SQL_FN_ARG_MAX:
+        if (!st->has)
+            st->v = t.nullable || t.vt == FF_SQL_V_NULL ? VNULL
+                    : t.vt == FF_SQL_V_STR              ? vS("", 0)
+                                                        : vT(t.vt, 0);
+        if (t.vt == FF_SQL_V_F64 && !st->has)
+            st->v = vF(0);
+        return;
+    case FF_SQL_FN_QUANTILES: {
+        ff_sql_value *arr = qalloc(Q, Q->a, sizeof *arr * (d->n_levels ? d->n_levels : 1));
+        if (!arr)
+            return;
+        double *x = st->p;
+        if (st->cnt)
+            qsort(x, st->cnt, sizeof *x, cmp_f64);
+        for (uint32_t i = 0; i < d->n_levels; i++)
+            arr[i] = vF(st->cnt ? quant_at(x, st->cnt, d->levels[i]) : NAN);
+        st->v = (ff_sql_value){FF_SQL_V_ARRAY, d->n_levels, {.a = arr}};
+        return;
+    }
+    case FF_SQL_FN_QUANTILE: {
+        if (!st->cnt) {
+            st->v = is_time(t.vt) ? vT(t.vt, 0) : vF(NAN);
+            return;
+        }
+        double *x = st->p;
+        qsort(x, st->cnt, sizeof *x, cmp_f64);
+        double r = quant_at(x, st->cnt, d->level);
+        st->v = is_time(t.vt) ? vT(t.vt, (int64_t)floor(r)) : vF(r);
+        return;
+    }
+    case FF_SQL_FN_TOP_K: {
+        topk_e *es = st->p;
+        uint32_t n = st->cnt < d->k ? st->cnt : (uint32_t)d->k;
+        if (st->cnt)
+            qsort(es, st->cnt, sizeof *es, cmp_topk);
+        ff_sql_value *arr = qalloc(Q, Q->a, sizeof *arr * (n ? n : 1));
+        if (!arr)
+            return;
+        for (uint32_t i = 0; i < n; i++)
+            arr[i] = es[i].v;
+        st->v = (ff_sql_value){FF_SQL_V_ARRAY, n, {.a = arr}};
+        return;
+    }
+    case FF_SQL_FN_GROUP_ARRAY:
+        st->v = (ff_sql_value){FF_SQL_V_ARRAY, st->cnt, {.a = st->p}};
+        return;
+    case FF_SQL_FN_RETENTION: {
+        ff_sql_value *arr = qalloc(Q, Q->a, sizeof *arr * d->n_args);
+        if (!arr)
+            return;
+        for (uint32_t i = 0; i < d->n_args; i++)
+            arr[i] = vU((st->n & 1) && ((st->n >> i) & 1));
+        st->v = (ff_sql_value){FF_SQL_V_ARRAY, d->n_args, {.a = arr}};
+        return;
+    }
+    case FF_SQL_FN_WINDOW_FUNNEL:
+        st->v = vU(funnel_level(d, st));
+        return;
+    default:
+        st->v = VNULL;
+    }
+}
+
+/* ---- plan -------------------------------------------------------------------------------- */
+
+static const ff_sql_node *resolve_pos(const ff_sql_select *s, const ff_sql_node *n)
+{
+    if (n->kind == FF_SQL_N_POSITION && n->v.u >= 1 && n->v.u <= s->n_items)
+        return s->items[n->v.u - 1].expr;
+    return n;
+}
+
+/* A GROUP BY key written as an alias stands for the aliased expression. */
+static const ff_sql_node *resolve_key(const plan *P, const ff_sql_node *n)
+{
+    n = resolve_pos(P->sel, n);
+    if (n->kind == FF_SQL_N_COLUMN) {
+        int ai = find_alias(P, &n->v.col.name);
+        if (ai >= 0)
+            return P->sel->items[ai].expr;
+    }
+    return n;
+}
+
+/* Is e a comparison of a table column with constants (col op c, c op col, col IN (...))? Then
+ * fill *out with the constants in the column's domain (ms for times, 10^-4 units for decimals).
+ * allow_ne admits != (usable by the filter, not by zone pruning). */
+static bool simple_pred(q *Q, const ex *e, prune *out, bool allow_ne)
+{
+    if (e->k != X_CALL)
+        return false;
+    uint16_t fn = e->fn;
+    bool cmp = fn == FF_SQL_FN_EQUALS || fn == FF_SQL_FN_LESS || fn == FF_SQL_FN_GREATER ||
+               fn == FF_SQL_FN_LESS_OR_EQUALS || fn == FF_SQL_FN_GREATER_OR_EQUALS ||
+               (allow_ne && fn == FF_SQL_FN_NOT_EQUALS);
+    if (!cmp && fn != FF_SQL_FN_IN)
+        return false;
+    const ex *c = e->a[0];
+    uint32_t first = 1;
+    if (cmp && c->k != X_COL && e->a[1]->k == X_COL) {
+        c = e->a[1];
+        first = 0;
+        fn = fn == FF_SQL_FN_LESS                ? FF_SQL_FN_GREATER
+             : fn == FF_SQL_FN_GREATER           ? FF_SQL_FN_LESS
+             : fn == FF_SQL_FN_LESS_OR_EQUALS    ? FF_SQL_FN_GREATER_OR_EQUALS
+             : fn == FF_SQL_FN_GREATER_OR_EQUALS ? FF_SQL_FN_LESS_OR_EQUALS
+                                                 : fn;
+    }
+    if (c->k != X_COL)
+        return false;
+    ff_type ct = ff_schema_col((ff_col)c->idx)->type;
+    bool str = ff_type_is_str(ct);
+    bool eqlike = fn == FF_SQL_FN_EQUALS || fn == FF_SQL_FN_IN || fn == FF_SQL_FN_NOT_EQUALS;
+    if ((str || ct == FF_TYPE_UINT64) && !eqlike)
+        return false;
+    uint32_t nv = cmp ? 1 : e->n - 1;
+    ff_sql_value *vals = qalloc(Q, Q->a, sizeof *vals * nv);
+    if (!vals)
+        return false;
+    for (uint32_t i = 0; i < nv; i++) {
+        const ex *k = cmp ? e->a[first] : e->a[1 + i];
+        if (k->k != X_CONST)
+            return false;
+        ff_sql_value v = k->c;
+        if (str) {
+            if (v.t != FF_SQL_V_STR)
+                return false;
+        } else if (ct == FF_TYPE_TIME_MS) {
+            if (!is_time(v.t))
+                return false;
+            v = vI(to_ms(&v));
+        } else if (ct == FF_TYPE_DECIMAL) {
+            if (!is_int(v.t) && v.t != FF_SQL_V_DEC)
+                return false;
+            if (v.t == FF_SQL_V_U64 && v.v.u > INT64_MAX / FF_DECIMAL_SCALE)
+                return false;
+            if (v.t == FF_SQL_V_I64 && v.v.i < INT64_MIN / FF_DECIMAL_SCALE)
+                return false;
+            v = vI(cast_to(v, FF_SQL_V_DEC).v.i);
+        } else {
+            if (!is_int(v.t) || (v.t == FF_SQL_V_U64 && v.v.u > INT64_MAX && ct != FF_TYPE_UINT64))
+                return false;
+        }
+        vals[i] = v;
+    }
+    *out = (prune){c->idx, fn, nv, vals};
+    return true;
+}
+
+static void add_prune(q *Q, plan *P, const ex *e)
+{
+    if (P->src || P->n_prune >= 32 || e->k != X_CALL)
+        return;
+    if (e->fn == FF_SQL_FN_AND) {
+        for (uint32_t i = 0; i < e->n; i++)
+            add_prune(Q, P, e->a[i]);
+        return;
+    }
+    prune pr;
+    if (simple_pred(Q, e, &pr, false))
+        P->prunes[P->n_prune++] = pr;
+}
+
+/* The whole WHERE as a conjunction of simple predicates: then the filter runs as tight loops
+ * over the column vectors (fast_filter) instead of the interpreter. */
+static bool add_fast(q *Q, plan *P, const ex *e)
+{
+    if (e->k == X_CALL && e->fn == FF_SQL_FN_AND) {
+        for (uint32_t i = 0; i < e->n; i++)
+            if (!add_fast(Q, P, e->a[i]))
+                return false;
+        return true;
+    }
+    if (P->n_fast >= 16)
+        return false;
+    return simple_pred(Q, e, &P->fast[P->n_fast++], true);
+}
+
+static bool match_i64(const prune *f, int64_t x)
+{
+    switch (f->fn) {
+    case FF_SQL_FN_EQUALS:
+        return x == f->v[0].v.i;
+    case FF_SQL_FN_NOT_EQUALS:
+        return x != f->v[0].v.i;
+    case FF_SQL_FN_LESS:
+        return x < f->v[0].v.i;
+    case FF_SQL_FN_GREATER:
+        return x > f->v[0].v.i;
+    case FF_SQL_FN_LESS_OR_EQUALS:
+        return x <= f->v[0].v.i;
+    case FF_SQL_FN_GREATER_OR_EQUALS:
+        return x >= f->v[0].v.i;
+    default:
+        for (uint32_t k = 0; k < f->n; k++)
+            if (x == f->v[k].v.i)
+                return true;
+        return false;
+    }
+}
+
+static bool match_str(const prune *f, const char *s, uint32_t len)
+{
+    bool eq = false;
+    for (uint32_t k = 0; k < f->n && !eq; k++)
+        eq = f->v[k].len == len && memcmp(f->v[k].v.s, s, len) == 0;
+    return f->fn == FF_SQL_FN_NOT_EQUALS ? !eq : eq;
+}
+
+/* Vectorised WHERE: narrow the selection vector predicate by predicate. DICT columns are
+ * matched once per dictionary entry, then by code. */
+static uint32_t fast_filter(q *Q, const plan *P, const ff_block *b, uint32_t n, uint32_t *sel)
+{
+    for (uint32_t i = 0; i < n; i++)
+        sel[i] = i;
+    uint32_t m = n;
+    for (uint32_t p = 0; p < P->n_fast && m; p++) {
+        const prune *f = &P->fast[p];
+        const ff_colvec *v = &b->col[f->col];
+        uint32_t k = 0;
+        if (v->kind == FF_VEC_I64) {
+            for (uint32_t j = 0; j < m; j++) {
+                uint32_t r = sel[j];
+                if (!ff_colvec_is_null(v, r) && match_i64(f, v->i64[r]))
+                    sel[k++] = r;
+            }
+        } else if (v->kind == FF_VEC_DICT) {
+            uint8_t *mm = qalloc(Q, Q->tmp, v->n_dict);
+            if (!mm)
+                return 0;
+            for (uint32_t d = 0; d < v->n_dict; d++)
+                mm[d] = match_str(f, v->dict_bytes + v->dict_off[d],
+                                  v->dict_off[d + 1] - v->dict_off[d]);
+            for (uint32_t j = 0; j < m; j++)
+                if (mm[v->codes[sel[j]]])
+                    sel[k++] = sel[j];
+        } else {
+            for (uint32_t j = 0; j < m; j++) {
+                uint32_t r = sel[j];
+                if (match_str(f, v->bytes + v->off[r], v->off[r + 1] - v->off[r]))
+                    sel[k++] = r;
+            }
+        }
+        m = k;
+    }
+    return m;
+}
+
+static bool block_may_match(const plan *P, const ff_part *part, uint32_t b)
+{
+    for (uint32_t i = 0; i < P->n_prune; i++) {
+        const prune *pr = &P->prunes[i];
+        ff_zone z;
+        if (ff_part_zone(part, b, (ff_col)pr->col, &z) != FF_OK)
+            continue;
+        ff_type ct = ff_schema_col((ff_col)pr->col)->type;
+        bool may = false;
+        for (uint32_t k = 0; k < pr->n && !may; k++) {
+            const ff_sql_value *v = &pr->v[k];
+            int64_t x = v->v.i;
+            switch (pr->fn) {
+            case FF_SQL_FN_EQUALS:
+            case FF_SQL_FN_IN:
+                may = ff_type_is_str(ct) ? ff_zone_may_eq_str(&z, v->v.s, v->len)
+                                         : ff_zone_may_eq_i64(&z, ct, x);
+                break;
+            case FF_SQL_FN_LESS:
+                may = x != INT64_MIN && ff_zone_may_range_i64(&z, ct, INT64_MIN, x - 1);
+                break;
+            case FF_SQL_FN_LESS_OR_EQUALS:
+                may = ff_zone_may_range_i64(&z, ct, INT64_MIN, x);
+                break;
+            case FF_SQL_FN_GREATER:
+                may = x != INT64_MAX && ff_zone_may_range_i64(&z, ct, x + 1, INT64_MAX);
+                break;
+            default:
+                may = ff_zone_may_range_i64(&z, ct, x, INT64_MAX);
+                break;
+            }
+        }
+        if (!may)
+            return false;
+    }
+    return true;
+}
+
+/* ---- execution --------------------------------------------------------------------------- */
+
+typedef struct gtab {
+    group *g;
+    uint32_t n, cap;
+    uint32_t *slots;
+    uint32_t n_slots;
+} gtab;
+
+static group *group_find(q *Q, plan *P, gtab *G, const rctx *rc)
+{
+    if (!P->n_keys && G->n)
+        return &G->g[0];
+    ff_sql_value kv[64];
+    ff_buf_reset(&Q->sbuf);
+    for (uint32_t i = 0; i < P->n_keys; i++) {
+        kv[i] = ev(Q, P->keys[i], rc);
+        ser(&Q->sbuf, &kv[i]);
+    }
+    if (Q->sbuf.len == 0)
+        ff_buf_addc(&Q->sbuf, 0);
+    uint64_t h = XXH3_64bits(Q->sbuf.data, Q->sbuf.len);
+    if ((G->n + 1) * 2 > G->n_slots) {
+        uint32_t nc = G->n_slots ? G->n_slots * 2 : 64;
+        uint32_t *ns = qalloc(Q, Q->a, sizeof *ns * nc);
+        if (!ns)
+            return NULL;
+        memset(ns, 0xff, sizeof *ns * nc);
+        for (uint32_t i = 0; i < G->n; i++) {
+            uint32_t j = (uint32_t)G->g[i].hash & (nc - 1);
+            while (ns[j] != UINT32_MAX)
+                j = (j + 1) & (nc - 1);
+            ns[j] = i;
+        }
+        G->slots = ns;
+        G->n_slots = nc;
+    }
+    uint32_t j = (uint32_t)h & (G->n_slots - 1);
+    while (G->slots[j] != UINT32_MAX) {
+        group *g = &G->g[G->slots[j]];
+        if (g->hash == h && g->klen == Q->sbuf.len && memcmp(g->key, Q->sbuf.data, g->klen) == 0)
+            return g;
+        j = (j + 1) & (G->n_slots - 1);
+    }
+    if (G->n == G->cap) {
+        uint32_t nc = G->cap ? G->cap * 2 : 64;
+        G->g = grow(Q, G->g, sizeof *G->g * G->n, sizeof *G->g * nc);
+        if (!G->g)
+            return NULL;
+        G->cap = nc;
+    }
+    group *g = &G->g[G->n];
+    char *key = qalloc(Q, Q->a, Q->sbuf.len);
+    g->keys = qalloc(Q, Q->a, sizeof *g->keys * (P->n_keys ? P->n_keys : 1));
+    g->st = qalloc(Q, Q->a, sizeof *g->st * (P->n_aggs ? P->n_aggs : 1));
+    if (!key || !g->keys || !g->st)
+        return NULL;
+    memcpy(key, Q->sbuf.data, Q->sbuf.len);
+    memset(g->st, 0, sizeof *g->st * (P->n_aggs ? P->n_aggs : 1));
+    g->key = key;
+    g->klen = (uint32_t)Q->sbuf.len;
+    g->hash = h;
+    for (uint32_t i = 0; i < P->n_keys; i++)
+        g->keys[i] = vcopy(Q, Q->a, kv[i]);
+    G->slots[j] = G->n++;
+    return g;
+}
+
+static ff_sql_value *rowset_add(q *Q, rowset *R)
+{
+    if (R->n_rows == R->cap) {
+        uint64_t nc = R->cap ? R->cap * 2 : 64;
+        R->rows = grow(Q, R->rows, sizeof *R->rows * R->n_cols * R->n_rows,
+                       sizeof *R->rows * R->n_cols * nc);
+        if (!R->rows)
+            return NULL;
+        R->cap = nc;
+    }
+    return &R->rows[R->n_rows++ * R->n_cols];
+}
+
+static void emit(q *Q, plan *P, rowset *R, const rctx *rc)
+{
+    ff_sql_value *row = rowset_add(Q, R);
+    if (!row)
+        return;
+    for (uint32_t i = 0; i < R->n_cols; i++)
+        row[i] = vcopy(Q, Q->a, cast_to(ev(Q, P->items[i], rc), P->items[i]->ty.vt));
+}
+
+/* Process n rows of one batch: WHERE into a selection vector, then emit or aggregate. */
+static bool batch(q *Q, plan *P, gtab *G, rowset *R, rctx *rc, uint32_t n, uint32_t *sel,
+                  const ff_sql_value *src_rows, uint32_t src_cols)
+{
+    uint32_t n_sel = 0;
+    if (P->where_fast && rc->blk)
+        n_sel = fast_filter(Q, P, rc->blk, n, sel);
+    for (uint32_t i = 0; i < n && !(P->where_fast && rc->blk); i++) {
+        rc->row = i;
+        if (src_rows)
+            rc->src = src_rows + (size_t)i * src_cols;
+        if (P->where) {
+            ff_sql_value w = ev(Q, P->where, rc);
+            if (!truthy(&w))
+                continue;
+        }
+        sel[n_sel++] = i;
+    }
+    /* GROUP BY one dictionary-encoded column: map codes to groups once per block. */
+    const ff_colvec *kv = NULL;
+    uint32_t *gcache = NULL;
+    if (P->agg && P->n_keys == 1 && P->keys[0]->k == X_COL && rc->blk &&
+        rc->blk->col[P->keys[0]->idx].kind == FF_VEC_DICT) {
+        kv = &rc->blk->col[P->keys[0]->idx];
+        gcache = qalloc(Q, Q->tmp, sizeof *gcache * kv->n_dict);
+        if (!gcache)
+            return false;
+        memset(gcache, 0xff, sizeof *gcache * kv->n_dict);
+    }
+    uint64_t want =
+        P->sel->has_limit && !P->n_order && !P->agg ? P->sel->limit + P->sel->offset : UINT64_MAX;
+    for (uint32_t s = 0; s < n_sel && Q->rc == FF_OK; s++) {
+        rc->row = sel[s];
+        if (src_rows)
+            rc->src = src_rows + (size_t)sel[s] * src_cols;
+        if (!P->agg) {
+            if (R->n_rows >= want)
+                return false;
+            emit(Q, P, R, rc);
+            continue;
+        }
+        group *g;
+        if (gcache) {
+            uint32_t code = kv->codes[rc->row];
+            if (gcache[code] == UINT32_MAX) {
+                if (!(g = group_find(Q, P, G, rc)))
+                    break;
+                gcache[code] = (uint32_t)(g - G->g);
+            }
+            g = &G->g[gcache[code]];
+        } else if (!(g = group_find(Q, P, G, rc))) {
+            break;
+        }
+        for (uint32_t a = 0; a < P->n_aggs; a++)
+            agg_update(Q, &P->aggs[a], &g->st[a], rc);
+    }
+    return !(R->n_rows >= want);
+}
+
+static void check_limits(q *Q)
+{
+    if (Q->a->over_cap || Q->tmp->over_cap)
+        fail(Q, FF_ELIMIT, "memory_limit", 0, "memory limit exceeded (%zu bytes)", Q->cap);
+    if (Q->timeout_ms && (ff_clock_mono_ns() - Q->start_ns) / 1000000 > Q->timeout_ms)
+        fail(Q, FF_ELIMIT, "timeout", 0, "timeout after %u ms", Q->timeout_ms);
+}
+
+static void scan_table(q *Q, plan *P, gtab *G, rowset *R, uint32_t *sel)
+{
+    ff_colset cols = P->cols;
+    for (size_t pi = 0; Q->snap && pi < Q->snap->n_parts && Q->rc == FF_OK; pi++) {
+        const ff_part *part = Q->snap->parts[pi];
+        const ff_part_info *info = ff_part_get_info(part);
+        for (uint32_t b = 0; b < info->n_blocks && Q->rc == FF_OK; b++) {
+            check_limits(Q);
+            if (Q->rc != FF_OK)
+                return;
+            if (!block_may_match(P, part, b)) {
+                Q->blocks_pruned++;
+                continue;
+            }
+            ff_arena_reset(Q->tmp);
+            size_t used = Q->a->used_bytes;
+            Q->tmp->cap_bytes = used < Q->cap ? Q->cap - used : 1;
+            ff_block blk;
+            memset(&blk, 0, sizeof blk);
+            uint32_t nr = ff_part_block_n_rows(part, b);
+            if (cols) {
+                ff_err perr;
+                memset(&perr, 0, sizeof perr);
+                ff_rc prc = ff_part_read(part, Q->pctx, b, cols, Q->tmp, &blk, &perr);
+                if (prc == FF_ELIMIT) {
+                    fail(Q, FF_ELIMIT, "memory_limit", 0, "memory limit exceeded (%zu bytes)",
+                         Q->cap);
+                    return;
+                }
+                if (prc != FF_OK) {
+                    fail(Q, prc, "storage", 0, "reading part %zu block %u failed: %s", pi, b,
+                         perr.msg);
+                    return;
+                }
+                for (int c = 0; c < FF_COL_COUNT; c++) {
+                    if (!(cols & FF_COLSET(c)))
+                        continue;
+                    const ff_colvec *v = &blk.col[c];
+                    Q->bytes_read += v->kind == FF_VEC_I64   ? 8ull * nr
+                                     : v->kind == FF_VEC_STR ? v->off[nr] + 4ull * nr
+                                                             : 4ull * nr;
+                }
+            }
+            Q->blocks_read++;
+            Q->rows_read += nr;
+            rctx rc = {&blk, 0, NULL, NULL};
+            if (!batch(Q, P, G, R, &rc, nr, sel, NULL, 0))
+                return;
+        }
+    }
+}
+
+static void scan_rowset(q *Q, plan *P, gtab *G, rowset *R, uint32_t *sel)
+{
+    const rowset *S = P->src;
+    for (uint64_t r0 = 0; r0 < S->n_rows && Q->rc == FF_OK; r0 += FF_PART_BLOCK_ROWS) {
+        check_limits(Q);
+        if (Q->rc != FF_OK)
+            return;
+        ff_arena_reset(Q->tmp);
+        uint32_t n =
+            (uint32_t)(S->n_rows - r0 < FF_PART_BLOCK_ROWS ? S->n_rows - r0 : FF_PART_BLOCK_ROWS);
+        Q->rows_read += n;
+        rctx rc = {NULL, 0, NULL, NULL};
+        if (!batch(Q, P, G, R, &rc, n, sel, S->rows + r0 * S->n_cols, S->n_cols))
+            return;
+    }
+}
+
+typedef struct sortctx {
+    const rowset *R;
+    const plan *P;
+} sortctx;
+
+static int cmp_rows(const void *a, const void *b, void *arg)
+{
+    const sortctx *sc = arg;
+    uint64_t ia = *(const uint64_t *)a, ib = *(const uint64_t *)b;
+    const ff_sql_value *ra = &sc->R->rows[ia * sc->R->n_cols];
+    const ff_sql_value *rb = &sc->R->rows[ib * sc->R->n_cols];
+    for (uint32_t k = 0; k < sc->P->n_order; k++) {
+        const ff_sql_order *o = &sc->P->sel->order_by[k];
+        const ff_sql_value *x = &ra[sc->P->n_out + k], *y = &rb[sc->P->n_out + k];
+        bool xn = x->t == FF_SQL_V_NULL || (x->t == FF_SQL_V_F64 && isnan(x->v.f));
+        bool yn = y->t == FF_SQL_V_NULL || (y->t == FF_SQL_V_F64 && isnan(y->v.f));
+        int c;
+        if (xn || yn) {
+            if (xn && yn)
+                continue;
+            c = xn ? 1 : -1; /* NULLS LAST */
+            if (o->nulls == FF_SQL_NULLS_FIRST)
+                c = -c;
+            return c;
+        }
+        c = cmpv(x, y);
+        if (c)
+            return o->desc ? -c : c;
+    }
+    return ia < ib ? -1 : ia > ib;
+}
+
+static void set_names(q *Q, plan *P, uint32_t i, const ff_sql_node *n, const ff_sql_name *alias)
+{
+    if (alias && alias->s) {
+        P->names[i] = alias->s;
+        return;
+    }
+    ff_buf b;
+    ff_buf_init(&b, 1 << 20);
+    if (ff_sql_column_name(n, &b) != FF_OK) {
+        ff_buf_fini(&b);
+        fail(Q, FF_ENOMEM, "no_memory", n->pos, "out of memory");
+        return;
+    }
+    P->names[i] = ff_arena_strndup(Q->a, b.data ? b.data : "", b.len);
+    ff_buf_fini(&b);
+}
+
+static ff_rc run_select(q *Q, const ff_sql_select *s, rowset *out);
+
+static ff_rc run_select(q *Q, const ff_sql_select *s, rowset *out)
+{
+    plan *P = qalloc(Q, Q->a, sizeof *P);
+    if (!P)
+        return Q->rc;
+    memset(P, 0, sizeof *P);
+    P->sel = s;
+    P->agg = s->has_agg;
+    if (s->distinct)
+        return fail(Q, FF_EBADINPUT, "not_supported", s->pos,
+                    "SELECT DISTINCT is not supported yet (use GROUP BY)");
+    if (s->having && !P->agg)
+        return fail(Q, FF_EBADINPUT, "not_supported", s->having->pos,
+                    "HAVING needs GROUP BY or an aggregate");
+    if (s->from_kind == FF_SQL_FROM_SUBQUERY) {
+        rowset *sub = qalloc(Q, Q->a, sizeof *sub);
+        if (!sub)
+            return Q->rc;
+        memset(sub, 0, sizeof *sub);
+        if (run_select(Q, s->from_sub, sub) != FF_OK)
+            return Q->rc;
+        P->src = sub;
+    } else if (s->from_kind == FF_SQL_FROM_NONE) {
+        static const ff_sql_value none[1] = {{FF_SQL_V_U64, 0, {0}}};
+        static const char *dummy_name[1] = {"dummy"};
+        static sty dummy_ty[1] = {{FF_SQL_V_U64, 8, 0, 0, 0}};
+        rowset *one = qalloc(Q, Q->a, sizeof *one);
+        if (!one)
+            return Q->rc;
+        *one = (rowset){1, dummy_name, dummy_ty, 1, 1, (ff_sql_value *)none};
+        P->src = one;
+    }
+    /* select list: expand * */
+    uint32_t n_items = 0;
+    for (uint32_t i = 0; i < s->n_items; i++)
+        n_items += s->items[i].expr->kind == FF_SQL_N_STAR
+                       ? (P->src ? P->src->n_cols : (uint32_t)FF_COL_COUNT)
+                       : 1;
+    P->alias_busy = qalloc(Q, Q->a, s->n_items ? s->n_items : 1);
+    P->n_out = n_items;
+    P->n_order = s->n_order_by;
+    P->items = qalloc(Q, Q->a, sizeof *P->items * (n_items + s->n_order_by + 1));
+    P->names = qalloc(Q, Q->a, sizeof *P->names * (n_items + 1));
+    if (!P->alias_busy || !P->items || !P->names)
+        return Q->rc;
+    memset(P->alias_busy, 0, s->n_items ? s->n_items : 1);
+    if (s->where && !(P->where = bind(Q, P, s->where, M_ROW)))
+        return Q->rc;
+    if (P->where) {
+        add_prune(Q, P, P->where);
+        P->where_fast = !P->src && add_fast(Q, P, P->where);
+    }
+    if (P->agg) {
+        if (s->n_group_by > 64)
+            return fail(Q, FF_EBADINPUT, "not_supported", s->pos, "at most 64 GROUP BY keys");
+        P->n_keys = s->n_group_by;
+        P->key_nodes = qalloc(Q, Q->a, sizeof *P->key_nodes * (P->n_keys + 1));
+        P->keys = qalloc(Q, Q->a, sizeof *P->keys * (P->n_keys + 1));
+        if (!P->key_nodes || !P->keys)
+            return Q->rc;
+        for (uint32_t i = 0; i < P->n_keys; i++) {
+            P->key_nodes[i] = resolve_key(P, s->group_by[i]);
+            if (!(P->keys[i] = bind(Q, P, P->key_nodes[i], M_ROW)))
+                return Q->rc;
+        }
+    }
+    int mode = P->agg ? M_POST : M_ROW;
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < s->n_items; i++) {
+        const ff_sql_node *n = s->items[i].expr;
+        if (n->kind == FF_SQL_N_STAR) {
+            if (P->agg)
+                return fail(Q, FF_EBADINPUT, "not_an_aggregate", n->pos,
+                            "SELECT * in an aggregation query");
+            uint32_t nc = P->src ? P->src->n_cols : (uint32_t)FF_COL_COUNT;
+            for (uint32_t c = 0; c < nc; c++) {
+                ex *e = mkex(Q, P->src ? X_SRC : X_COL, n);
+                if (!e)
+                    return Q->rc;
+                e->idx = (int)c;
+                e->ty = P->src ? P->src->types[c] : col_sty((int)c);
+                P->names[k] = P->src ? P->src->names[c] : ff_schema_col((ff_col)c)->name;
+                if (!P->src)
+                    P->cols |= FF_COLSET(c);
+                P->items[k++] = e;
+            }
+            continue;
+        }
+        P->alias_busy[i] = s->items[i].alias.s ? 1 : 0;
+        P->items[k] = bind(Q, P, n, mode);
+        P->alias_busy[i] = 0;
+        if (!P->items[k])
+            return Q->rc;
+        set_names(Q, P, k, n, &s->items[i].alias);
+        k++;
+    }
+    if (s->having && !(P->having = bind(Q, P, s->having, mode)))
+        return Q->rc;
+    for (uint32_t i = 0; i < s->n_order_by; i++) {
+        const ff_sql_node *n = resolve_pos(s, s->order_by[i].expr);
+        if (!(P->items[P->n_out + i] = bind(Q, P, n, mode)))
+            return Q->rc;
+    }
+    if (Q->rc != FF_OK)
+        return Q->rc;
+    /* run */
+    rowset R = {0};
+    R.n_cols = P->n_out + P->n_order;
+    gtab G = {0};
+    uint32_t *sel = qalloc(Q, Q->a, sizeof *sel * FF_PART_MAX_BLOCK_ROWS);
+    if (!sel)
+        return Q->rc;
+    if (P->src)
+        scan_rowset(Q, P, &G, &R, sel);
+    else
+        scan_table(Q, P, &G, &R, sel);
+    if (Q->rc != FF_OK)
+        return Q->rc;
+    if (P->agg) {
+        if (!P->n_keys && !G.n) {
+            rctx rc = {0};
+            if (!group_find(Q, P, &G, &rc))
+                return Q->rc;
+        }
+        for (uint32_t gi = 0; gi < G.n && Q->rc == FF_OK; gi++) {
+            group *g = &G.g[gi];
+            for (uint32_t a = 0; a < P->n_aggs; a++)
+                agg_final(Q, &P->aggs[a], &g->st[a]);
+            rctx rc = {NULL, 0, NULL, g};
+            if (P->having) {
+                ff_sql_value h = ev(Q, P->having, &rc);
+                if (!truthy(&h))
+                    continue;
+            }
+            emit(Q, P, &R, &rc);
+            if ((gi & 1023) == 0)
+                check_limits(Q);
+        }
+        if (Q->rc != FF_OK)
+            return Q->rc;
+    }
+    /* ORDER BY, OFFSET, LIMIT, projection */
+    uint64_t *ord = qalloc(Q, Q->a, sizeof *ord * (R.n_rows ? R.n_rows : 1));
+    if (!ord)
+        return Q->rc;
+    for (uint64_t i = 0; i < R.n_rows; i++)
+        ord[i] = i;
+    if (P->n_order && R.n_rows > 1) {
+        sortctx sc = {&R, P};
+        qsort_r(ord, R.n_rows, sizeof *ord, cmp_rows, &sc);
+    }
+    uint64_t from = s->has_offset ? s->offset : 0, to = R.n_rows;
+    if (from > to)
+        from = to;
+    if (s->has_limit && to - from > s->limit)
+        to = from + s->limit;
+    out->n_cols = P->n_out;
+    out->names = P->names;
+    out->types = qalloc(Q, Q->a, sizeof *out->types * (P->n_out ? P->n_out : 1));
+    out->rows = qalloc(Q, Q->a, sizeof *out->rows * P->n_out * (to > from ? to - from : 1));
+    if (!out->types || !out->rows)
+        return Q->rc;
+    for (uint32_t c = 0; c < P->n_out; c++)
+        out->types[c] = P->items[c]->ty;
+    for (uint64_t i = from; i < to; i++)
+        memcpy(&out->rows[(i - from) * P->n_out], &R.rows[ord[i] * R.n_cols],
+               sizeof *out->rows * P->n_out);
+    out->n_rows = out->cap = to - from;
+    return FF_OK;
+}
+
+/* ---- entry points ------------------------------------------------------------------------ */
+
+ff_rc ff_sql_query(const char *sql, size_t len, const ff_table_snapshot *snap,
+                   const ff_sql_exec_opts *opts, ff_sql_result **out, ff_sql_error *err)
+{
+    *out = NULL;
+    ff_sql_exec_opts o = opts ? *opts : (ff_sql_exec_opts){0};
+    size_t cap = o.mem_cap ? o.mem_cap : (size_t)1 << 30;
+    ff_arena qa, tmp;
+    size_t chunk = cap < ((size_t)4 << 20) ? (size_t)16 << 10 : (size_t)1 << 20;
+    ff_arena_init(&qa, chunk, cap);
+    ff_arena_init(&tmp, chunk, cap);
+    q Q;
+    memset(&Q, 0, sizeof Q);
+    Q.text = sql;
+    Q.text_len = len;
+    Q.err = err;
+    Q.a = &qa;
+    Q.tmp = &tmp;
+    Q.cap = cap;
+    Q.now_ms = o.now_ms ? o.now_ms : ff_clock_now_ms();
+    Q.start_ns = ff_clock_mono_ns();
+    Q.timeout_ms = o.timeout_ms;
+    Q.snap = snap;
+    ff_buf_init(&Q.sbuf, (size_t)1 << 40);
+    ff_sql_stmt *st = NULL;
+    ff_sql_result *res = NULL;
+    ff_rc rc = ff_sql_parse(sql, len, &qa, &st, err);
+    if (rc == FF_ELIMIT)
+        rc = fail(&Q, FF_ELIMIT, "memory_limit", 0, "memory limit exceeded (%zu bytes)", cap);
+    if (rc == FF_OK) {
+        ff_err perr;
+        memset(&perr, 0, sizeof perr);
+        if (ff_part_ctx_new(&Q.pctx, &perr) != FF_OK)
+            rc = fail(&Q, FF_ENOMEM, "no_memory", 0, "out of memory");
+    }
+    rowset R = {0};
+    if (rc == FF_OK)
+        rc = run_select(&Q, st->select, &R);
+    if (rc == FF_OK && Q.rc != FF_OK)
+        rc = Q.rc;
+    if (rc == FF_OK) {
+        res = ff_calloc(1, sizeof *res);
+        if (!res)
+            rc = fail(&Q, FF_ENOMEM, "no_memory", 0, "out of memory");
+    }
+    if (rc == FF_OK) {
+        /* copy the result into its own arena */
+        ff_arena_init(&res->arena, 1 << 16, 0);
+        res->n_cols = R.n_cols;
+        res->n_rows = R.n_rows;
+        res->cols = ff_arena_alloc(&res->arena, sizeof *res->cols * (R.n_cols ? R.n_cols : 1));
+        res->rows = ff_arena_alloc(
+            &res->arena, sizeof *res->rows * (R.n_rows * R.n_cols > 0 ? R.n_rows * R.n_cols : 1));
+        bool ok = res->cols && res->rows;
+        ff_buf tb;
+        ff_buf_init(&tb, 4096);
+        for (uint32_t c = 0; ok && c < R.n_cols; c++) {
+            ff_buf_reset(&tb);
+            type_name(R.types[c], &tb);
+            res->cols[c].name = ff_arena_strndup(&res->arena, R.names[c], strlen(R.names[c]));
+            res->cols[c].type = ff_arena_strndup(&res->arena, tb.data ? tb.data : "", tb.len);
+            res->cols[c].vt = R.types[c].vt;
+            ok = res->cols[c].name && res->cols[c].type;
+        }
+        ff_buf_fini(&tb);
+        q RQ = Q;
+        RQ.rc = FF_OK;
+        for (uint64_t i = 0; ok && i < R.n_rows * R.n_cols; i++) {
+            res->rows[i] = vcopy(&RQ, &res->arena, R.rows[i]);
+            ok = RQ.rc == FF_OK;
+        }
+        if (!ok) {
+            ff_arena_fini(&res->arena);
+            ff_free(res);
+            res = NULL;
+            rc = fail(&Q, FF_ENOMEM, "no_memory", 0, "out of memory");
+        }
+    }
+    if (res) {
+        res->rows_read = Q.rows_read;
+        res->bytes_read = Q.bytes_read;
+        res->blocks_read = Q.blocks_read;
+        res->blocks_pruned = Q.blocks_pruned;
+        res->elapsed_s = (double)(ff_clock_mono_ns() - Q.start_ns) / 1e9;
+    }
+    ff_part_ctx_free(Q.pctx);
+    ff_buf_fini(&Q.sbuf);
+    ff_arena_fini(&tmp);
+    ff_arena_fini(&qa);
+    *out = res;
+    return rc;
+}
+
+void ff_sql_result_free(ff_sql_result *res)
+{
+    if (!res)
+        return;
+    ff_arena_fini(&res->arena);
+    ff_free(res);
+}

@@ -1,0 +1,691 @@
+/* test_sql_exec.c -- the SQL executor end to end over parts built in the test: filters, zone
+ * pruning, aggregates with NULLs, GROUP BY/HAVING/ORDER BY/LIMIT, time/string/JSON functions,
+ * subqueries, windowFunnel (api-compat.md 4.1 cases), retention, output formats, memory cap,
+ * timeout, errors, and a Taobao-slice smoke test (skipped when the data is absent). */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/ff_clock.h"
+#include "ff_test.h"
+#include "sql/ff_sql_exec.h"
+
+#define MAXP 8
+
+typedef struct tbl {
+    ff_part *parts[MAXP];
+    ff_buf bufs[MAXP];
+    size_t n;
+    ff_table_snapshot snap;
+} tbl;
+
+static ff_arena g_rows;
+static int64_t D0; /* 2024-03-01 00:00:00 UTC in ms (a Friday) */
+
+static ff_str S(const char *s)
+{
+    return (ff_str){s, (uint32_t)strlen(s)};
+}
+
+typedef struct hrow {
+    const char *user, *event;
+    int64_t ts_ms;
+    const char *price, *qty, *revenue, *country, *props;
+} hrow;
+
+static void to_row(const hrow *h, uint64_t off, ff_row *r)
+{
+    ff_row_clear(r);
+    r->str[FF_COL_USER_ID] = S(h->user);
+    r->str[FF_COL_EVENT] = S(h->event);
+    r->str[FF_COL_TYPE] = S("track");
+    char *id = ff_arena_alloc(&g_rows, 32);
+    snprintf(id, 32, "id-%llu", (unsigned long long)off);
+    r->str[FF_COL_EVENT_ID] = S(id);
+    r->num[FF_COL_TS] = h->ts_ms;
+    r->num[FF_COL_RECEIVED_AT] = h->ts_ms;
+    r->num[FF_COL_LOG_OFFSET] = (int64_t)off;
+    r->str[FF_COL_COUNTRY] = S(h->country ? h->country : "");
+    r->str[FF_COL_PROPERTIES] = S(h->props ? h->props : "");
+    const char *nums[3] = {h->price, h->qty, h->revenue};
+    ff_col cols[3] = {FF_COL_PRICE, FF_COL_QUANTITY, FF_COL_REVENUE};
+    for (int i = 0; i < 3; i++) {
+        if (!nums[i])
+            continue;
+        r->null &= ~FF_COLSET(cols[i]);
+        if (cols[i] == FF_COL_QUANTITY) {
+            r->num[cols[i]] = atoll(nums[i]);
+        } else {
+            bool rounded;
+            FF_VERIFY(ff_decimal_parse(nums[i], strlen(nums[i]), &r->num[cols[i]], &rounded) ==
+                      FF_OK);
+        }
+    }
+}
+
+static void add_part(tbl *t, const ff_row *rows, size_t n, uint32_t block_rows)
+{
+    ff_part_writer_opts o = {0};
+    o.block_rows = block_rows;
+    o.no_sync = true;
+    o.created_ms = 1;
+    ff_part_writer *w = NULL;
+    ff_err err = {0};
+    FF_VERIFY(ff_part_writer_new(&o, &w, &err) == FF_OK);
+    for (size_t i = 0; i < n; i++)
+        FF_VERIFY(ff_part_writer_add(w, &rows[i], &err) == FF_OK);
+    ff_buf_init(&t->bufs[t->n], (size_t)1 << 31);
+    FF_VERIFY(ff_part_writer_finish_mem(w, &t->bufs[t->n], NULL, &err) == FF_OK);
+    ff_part_writer_free(w);
+    FF_VERIFY(ff_part_open_mem(t->bufs[t->n].data, t->bufs[t->n].len, "test", NULL, &t->parts[t->n],
+                               &err) == FF_OK);
+    t->n++;
+    t->snap.parts = t->parts;
+    t->snap.n_parts = t->n;
+}
+
+static void tbl_free(tbl *t)
+{
+    for (size_t i = 0; i < t->n; i++) {
+        ff_part_close(t->parts[i]);
+        ff_buf_fini(&t->bufs[i]);
+    }
+    memset(t, 0, sizeof *t);
+}
+
+/* The hand-made table: 8 events of 3 users with known answers. */
+static tbl T1, T1B; /* T1B: same rows, 2 rows per block (pruning) */
+
+static void build_t1(void)
+{
+    int64_t s = 1000;
+    hrow h[] = {
+        {"u1", "page_viewed", D0 + 0 * s, NULL, NULL, NULL, "DE", "{\"plan\":\"pro\",\"n\":2.5}"},
+        {"u1", "product_viewed", D0 + 60 * s, "10.5", "1", NULL, "DE", NULL},
+        {"u1", "product_added", D0 + 120 * s, "10.5", "2", NULL, "DE", NULL},
+        {"u1", "order_completed", D0 + 3600 * s, NULL, NULL, "21", "DE", NULL},
+        {"u2", "page_viewed", D0 + 30 * s, NULL, NULL, NULL, "FR", "{\"plan\":\"free\"}"},
+        {"u2", "product_viewed", D0 + 7200 * s, "5.25", "1", NULL, "FR", NULL},
+        {"u3", "page_viewed", D0 + 86400 * s, NULL, NULL, NULL, "", NULL},
+        {"u3", "order_completed", D0 + 86410 * s, NULL, NULL, "7.5", "US", NULL},
+    };
+    ff_row rows[8];
+    for (int i = 0; i < 8; i++)
+        to_row(&h[i], (uint64_t)i, &rows[i]);
+    add_part(&T1, rows, 8, 0);
+    add_part(&T1B, rows, 8, 2);
+}
+
+static ff_sql_exec_opts g_opts;
+static ff_sql_error g_err;
+static char g_out[65536];
+
+/* Run sql; return the CSV body (no header) in g_out, or "ERR: msg". */
+static const char *run_on(const tbl *t, const char *sql, ff_sql_result **keep)
+{
+    ff_sql_result *r = NULL;
+    memset(&g_err, 0, sizeof g_err);
+    ff_rc rc = ff_sql_query(sql, strlen(sql), &t->snap, &g_opts, &r, &g_err);
+    if (rc != FF_OK) {
+        snprintf(g_out, sizeof g_out, "ERR: %s", g_err.msg);
+        return g_out;
+    }
+    ff_buf b;
+    ff_buf_init(&b, 1 << 24);
+    FF_VERIFY(ff_sql_result_write(r, "csv", &b) == FF_OK);
+    const char *nl = memchr(b.data, '\n', b.len);
+    size_t off = nl ? (size_t)(nl - b.data) + 1 : 0;
+    snprintf(g_out, sizeof g_out, "%.*s", (int)(b.len - off), b.data + off);
+    ff_buf_fini(&b);
+    if (keep)
+        *keep = r;
+    else
+        ff_sql_result_free(r);
+    return g_out;
+}
+
+static const char *run(const char *sql)
+{
+    return run_on(&T1, sql, NULL);
+}
+
+#define Q(sql, want) FF_CHECK_STR(run(sql), want)
+
+static void test_filters(void)
+{
+    Q("SELECT count() FROM events", "8\n");
+    Q("SELECT count() FROM events WHERE country = 'DE'", "4\n");
+    Q("SELECT count() FROM events WHERE country != 'DE' AND NOT country = 'FR'", "2\n");
+    Q("SELECT count() FROM events WHERE country = 'DE' OR user_id = 'u3'", "6\n");
+    Q("SELECT count() FROM events WHERE country IN ('DE', 'FR')", "6\n");
+    Q("SELECT count() FROM events WHERE country NOT IN ('DE', 'FR')", "2\n");
+    Q("SELECT count() FROM events WHERE event LIKE 'product%'", "3\n");
+    Q("SELECT count() FROM events WHERE event NOT LIKE '%_viewed'", "3\n");
+    Q("SELECT count() FROM events WHERE event ILIKE 'PAGE%'", "3\n");
+    Q("SELECT count() FROM events WHERE price BETWEEN 5 AND 10.5", "3\n");
+    Q("SELECT count() FROM events WHERE price > 6", "2\n");
+    Q("SELECT count() FROM events WHERE price IS NULL", "5\n");
+    Q("SELECT count() FROM events WHERE isNotNull(revenue)", "2\n");
+    Q("SELECT count() FROM events WHERE isNull(user_id)", "0\n");
+    Q("SELECT count() FROM events WHERE ts >= '2024-03-02'", "2\n");
+    Q("SELECT count() FROM events WHERE ts BETWEEN '2024-03-01 00:01:00' AND '2024-03-01 01:00:00'",
+      "3\n");
+    Q("SELECT count() FROM events WHERE ts < toDateTime('2024-03-01 00:00:31')", "2\n");
+    Q("SELECT count() FROM events WHERE price = NULL", "0\n");
+    /* SELECT expressions, aliases, ORDER BY, LIMIT/OFFSET */
+    Q("SELECT user_id, event, price FROM events WHERE user_id = 'u1' ORDER BY ts LIMIT 2",
+      "\"u1\",\"page_viewed\",\\N\n\"u1\",\"product_viewed\",10.5\n");
+    Q("SELECT event AS e FROM events ORDER BY ts DESC LIMIT 2 OFFSET 1",
+      "\"page_viewed\"\n\"product_viewed\"\n");
+    Q("SELECT upper(e) AS e2, length(e) AS n FROM (SELECT event AS e, ts FROM events) WHERE n > 13 "
+      "ORDER BY n DESC, e2",
+      "\"ORDER_COMPLETED\",15\n\"ORDER_COMPLETED\",15\n\"PRODUCT_VIEWED\",14\n"
+      "\"PRODUCT_VIEWED\",14\n");
+    Q("SELECT price * quantity AS t, price + 1, quantity - 3, price / 2, 7 % 3, intDiv(7, 2) FROM "
+      "events WHERE quantity = 2",
+      "21,11.5,-1,5.25,1,3\n");
+    Q("SELECT concat(user_id, '-', event), lower('AbC'), if(price > 6, 'hi', 'lo'), "
+      "coalesce(price, 0) FROM events WHERE user_id = 'u2' ORDER BY ts",
+      "\"u2-page_viewed\",\"abc\",\"lo\",0\n\"u2-product_viewed\",\"abc\",\"lo\",5.25\n");
+    Q("SELECT 1 + 2, 'x', 2.5 * 2", "3,\"x\",5\n");
+    Q("SELECT count() FROM events LIMIT 0", "");
+}
+
+static void test_time_json(void)
+{
+    Q("SELECT toDate(ts) AS d, count() FROM events GROUP BY d ORDER BY d",
+      "\"2024-03-01\",6\n\"2024-03-02\",2\n");
+    Q("SELECT toStartOfHour(ts) AS h, count() FROM events GROUP BY h ORDER BY h",
+      "\"2024-03-01 00:00:00.000\",4\n\"2024-03-01 01:00:00.000\",1\n"
+      "\"2024-03-01 02:00:00.000\",1\n\"2024-03-02 00:00:00.000\",2\n");
+    Q("SELECT toStartOfMinute(ts), toStartOfDay(ts), toStartOfWeek(ts), toMonday(ts), "
+      "toStartOfMonth(ts), toHour(ts), toDayOfWeek(ts) FROM events WHERE event_id = 'id-3'",
+      "\"2024-03-01 01:00:00.000\",\"2024-03-01 00:00:00.000\",\"2024-02-25\",\"2024-02-26\","
+      "\"2024-03-01\",1,5\n");
+    Q("SELECT toStartOfWeek(toDate('2024-03-03')), toStartOfWeek(toDate('2024-03-03'), 1), "
+      "toDayOfWeek(toDate('2024-03-03'))",
+      "\"2024-03-03\",\"2024-02-26\",7\n");
+    Q("SELECT ts + INTERVAL 1 DAY, ts - INTERVAL 90 MINUTE, toDate(ts) + INTERVAL 1 MONTH FROM "
+      "events WHERE event_id = 'id-0'",
+      "\"2024-03-02 00:00:00.000\",\"2024-02-29 22:30:00.000\",\"2024-04-01\"\n");
+    Q("SELECT toDate('2024-01-31') + INTERVAL 1 MONTH", "\"2024-02-29\"\n");
+    Q("SELECT dateDiff('day', toDate('2024-02-28'), toDate('2024-03-01')), "
+      "dateDiff('hour', toDateTime('2024-03-01 00:59:59'), toDateTime('2024-03-01 01:00:00')), "
+      "dateDiff('month', toDate('2024-01-31'), toDate('2024-02-01'))",
+      "2,1,1\n");
+    /* now()/today() come from opts.now_ms: one value per query */
+    Q("SELECT now(), today(), count() FROM events WHERE ts > now() - INTERVAL 1 DAY",
+      "\"2024-03-02 12:00:00\",\"2024-03-02\",2\n");
+    Q("SELECT toUnixTimestamp(ts), toUnixTimestamp64Milli(ts) FROM events WHERE event_id = 'id-0'",
+      "1709251200,1709251200000\n");
+    Q("SELECT JSONExtractString(properties, 'plan') AS p, JSONExtractFloat(properties, 'n') FROM "
+      "events WHERE event = 'page_viewed' ORDER BY user_id",
+      "\"pro\",2.5\n\"free\",0\n\"\",0\n");
+}
+
+static void test_aggregates(void)
+{
+    Q("SELECT count(), count(price), count(quantity), count(*) FROM events", "8,3,3,8\n");
+    Q("SELECT sum(price), avg(price), min(price), max(price), sum(quantity), sum(revenue) FROM "
+      "events",
+      "26.25,8.75,5.25,10.5,4,28.5\n");
+    /* NULL handling: aggregates of a Nullable column with no non-NULL value are NULL (ClickHouse's
+     * Null combinator); count(x) is 0; avg of a non-Nullable over no rows is nan. */
+    Q("SELECT sum(price), avg(price), min(price), count(price), sum(1) FROM events WHERE "
+      "country = 'US'",
+      "\\N,\\N,\\N,0,1\n");
+    Q("SELECT count(), sum(toInt64(1)), avg(toFloat64(2)) FROM events WHERE user_id = 'none'",
+      "0,0,nan\n");
+    Q("SELECT countIf(event = 'page_viewed'), sumIf(price, country = 'DE'), "
+      "uniqExact(user_id), uniq(user_id), count(DISTINCT country), uniqIf(user_id, price > 6) "
+      "FROM events",
+      "3,21,3,3,4,1\n");
+    Q("SELECT any(user_id), anyLast(user_id), argMin(event, ts), argMax(event, ts) FROM events "
+      "WHERE user_id = 'u1'",
+      "\"u1\",\"u1\",\"page_viewed\",\"order_completed\"\n");
+    Q("SELECT quantile(0.5)(price), quantile(0.25)(price), quantile(price) FROM events",
+      "10.5,7.875,10.5\n");
+    Q("SELECT quantiles(0, 0.25, 0.5, 1)(price), quantiles(0.5)(revenue) FROM events",
+      "\"[5.25,7.875,10.5,10.5]\",\"[14.25]\"\n");
+    Q("SELECT quantile(0.5)(ts) FROM events WHERE user_id = 'u1'", "\"2024-03-01 00:01:30.000\"\n");
+    Q("SELECT topK(2)(event), topK(1)(country) FROM events",
+      "\"['page_viewed','product_viewed']\",\"['DE']\"\n");
+    Q("SELECT event, count() AS c FROM events GROUP BY event ORDER BY c DESC, event",
+      "\"page_viewed\",3\n\"order_completed\",2\n\"product_viewed\",2\n\"product_added\",1\n");
+    Q("SELECT event, count() AS c FROM events GROUP BY event HAVING c >= 2 ORDER BY event LIMIT 2",
+      "\"order_completed\",2\n\"page_viewed\",3\n");
+    Q("SELECT user_id, country, sum(price) FROM events GROUP BY user_id, country ORDER BY 1, 2",
+      "\"u1\",\"DE\",21\n\"u2\",\"FR\",5.25\n\"u3\",\"\",\\N\n\"u3\",\"US\",\\N\n");
+    Q("SELECT toHour(ts) AS h, sum(price) / count() FROM events GROUP BY h ORDER BY h DESC",
+      "2,5.25\n1,\\N\n0,3.5\n");
+    Q("SELECT max(length(event)) + 1, min(ts) FROM events", "16,\"2024-03-01 00:00:00.000\"\n");
+    Q("SELECT count() FROM events GROUP BY country HAVING count() > 100", "");
+    Q("SELECT groupArray(event) FROM events WHERE user_id = 'u2'",
+      "\"['page_viewed','product_viewed']\"\n");
+}
+
+static void test_more_functions(void)
+{
+    Q("SELECT -price, abs(-3), round(2.5), floor(2.7), ceil(2.1), greatest(1, 2.5), least('a', "
+      "'b') "
+      "FROM events WHERE event_id = 'id-1'",
+      "-10.5,3,2,2,3,2.5,\"a\"\n");
+    Q("SELECT multiIf(price > 10, 'big', price > 5, 'mid', 'none') AS m, count() FROM events GROUP "
+      "BY m ORDER BY m",
+      "\"big\",2\n\"mid\",1\n\"none\",5\n");
+    Q("SELECT JSONExtractString('{\"a\": \"x\\\\u00e9\\n\", \"b\": [1, {\"c\": 2}]}', 'a'), "
+      "JSONExtractInt('{\"b\": -7.9}', 'b'), JSONHas('{\"b\": null}', 'b'), "
+      "JSONExtractString('not json', 'a')",
+      "\"x\xc3\xa9\n\",-7,1,\"\"\n");
+    Q("SELECT startsWith(event, 'prod'), endsWith(event, 'ed'), empty(country), notEmpty(country) "
+      "FROM events WHERE event_id = 'id-6'",
+      "0,1,1,0\n");
+    Q("SELECT toYear(ts), toMonth(ts), toDayOfMonth(ts), toString(ts), toString(price) FROM events "
+      "WHERE event_id = 'id-1'",
+      "2024,3,1,\"2024-03-01 00:01:00.000\",\"10.5\"\n");
+    Q("SELECT argMax(user_id, price), argMin(event, price), topK(3)(price) FROM events",
+      "\"u1\",\"product_viewed\",\"[10.5,5.25]\"\n");
+    Q("SELECT r[1], r[-1], r[5] FROM (SELECT retention(event = 'page_viewed', event = "
+      "'order_completed') AS r FROM events WHERE user_id = 'u1')",
+      "1,1,0\n");
+    Q("SELECT user_id, groupArray(toHour(ts)) AS hs FROM events GROUP BY user_id ORDER BY hs DESC",
+      "\"u2\",\"[0,2]\"\n\"u1\",\"[0,0,0,1]\"\n\"u3\",\"[0,0]\"\n");
+    Q("SELECT toInt64('42') + 1, toFloat64('2.5'), toUInt64(3.9), ifNull(price, -1) FROM events "
+      "WHERE event_id = 'id-0'",
+      "43,2.5,3,-1\n");
+    Q("SELECT count() FROM events WHERE has([1, 2], 1)",
+      "ERR: function array is not supported yet");
+    Q("SELECT avgIf(price, country = 'FR'), minIf(ts, event = 'order_completed'), "
+      "countIf(price > 100) FROM events",
+      "5.25,\"2024-03-01 01:00:00.000\",0\n");
+    Q("SELECT user_id FROM events ORDER BY price DESC NULLS FIRST, ts LIMIT 3",
+      "\"u1\"\n\"u2\"\n\"u1\"\n");
+    Q("SELECT user_id, price FROM events ORDER BY price DESC, ts LIMIT 4",
+      "\"u1\",10.5\n\"u1\",10.5\n\"u2\",5.25\n\"u1\",\\N\n");
+}
+
+static void test_subquery_funnel_retention(void)
+{
+    Q("SELECT level, count() FROM (SELECT user_id, windowFunnel(3600000)(ts, event = "
+      "'page_viewed', event = 'product_viewed', event = 'order_completed') AS level FROM events "
+      "GROUP BY user_id) GROUP BY level ORDER BY level",
+      "1,2\n3,1\n");
+    /* boundary: the order is exactly 3600 s after the page view (inclusive) */
+    Q("SELECT user_id, windowFunnel(3599999)(ts, event = 'page_viewed', event = 'product_viewed', "
+      "event = 'order_completed') FROM events GROUP BY user_id ORDER BY user_id",
+      "\"u1\",2\n\"u2\",1\n\"u3\",1\n");
+    /* seconds: DateTime timestamps, window in seconds */
+    Q("SELECT windowFunnel(3600)(toDateTime(ts), event = 'page_viewed', event = 'product_viewed', "
+      "event = 'order_completed') FROM events WHERE user_id = 'u1'",
+      "3\n");
+    Q("SELECT user_id, retention(toDate(ts) = '2024-03-01', toDate(ts) = '2024-03-02', "
+      "event = 'order_completed') AS r FROM events GROUP BY user_id ORDER BY user_id",
+      "\"u1\",\"[1,0,1]\"\n\"u2\",\"[1,0,0]\"\n\"u3\",\"[0,0,0]\"\n");
+    Q("SELECT sum(r[1]), sum(r[3]) FROM (SELECT user_id, retention(toDate(ts) = '2024-03-01', "
+      "toDate(ts) = '2024-03-02', event = 'order_completed') AS r FROM events GROUP BY user_id)",
+      "2,1\n");
+    Q("SELECT * FROM (SELECT user_id AS u, count() AS c FROM events GROUP BY u) WHERE c > 2",
+      "\"u1\",4\n");
+}
+
+/* api-compat.md 4.1 cases; conds: c1 = a|ab, c2 = b|ab, c3 = c; window 5000 ms. */
+static void test_funnel_cases(void)
+{
+    struct {
+        const char *u, *e;
+        int64_t t;
+    } ev[] = {
+        {"f1", "a", 1000},  {"f1", "a", 5000}, {"f1", "b", 9000}, /* repeated 1 */
+        {"f2", "ab", 1000},                                       /* 2 steps */
+        {"f3", "a", 1000},  {"f3", "b", 1000},                    /* equal ts */
+        {"f4", "a", 1000},  {"f4", "b", 6000},                    /* boundary */
+        {"f5", "a", 1000},  {"f5", "c", 2000}, {"f5", "b", 3000}, /* order */
+        {"f6", "a", 1000},  {"f6", "b", 2000}, {"f6", "b", 3000}, {"f6", "c", 4000}, /* dedup */
+    };
+    size_t n = sizeof ev / sizeof ev[0];
+    ff_row rows[16];
+    for (size_t i = 0; i < n; i++) {
+        hrow h = {ev[i].u, ev[i].e, D0 + ev[i].t, NULL, NULL, NULL, NULL, NULL};
+        to_row(&h, i, &rows[i]);
+    }
+    tbl t = {0};
+    add_part(&t, rows, n, 0);
+    static const char *modes[] = {"", ", 'strict_increase'", ", 'strict_order'",
+                                  ", 'strict_deduplication'"};
+    static const char *want[] = {
+        "\"f1\",2\n\"f2\",2\n\"f3\",2\n\"f4\",2\n\"f5\",2\n\"f6\",3\n",
+        "\"f1\",2\n\"f2\",1\n\"f3\",1\n\"f4\",2\n\"f5\",2\n\"f6\",3\n",
+        "\"f1\",2\n\"f2\",2\n\"f3\",2\n\"f4\",2\n\"f5\",1\n\"f6\",3\n",
+        "\"f1\",2\n\"f2\",2\n\"f3\",2\n\"f4\",2\n\"f5\",2\n\"f6\",2\n",
+    };
+    for (int m = 0; m < 4; m++) {
+        char sql[512];
+        snprintf(sql, sizeof sql,
+                 "SELECT user_id, windowFunnel(5000%s)(ts, event IN ('a', 'ab'), event IN ('b', "
+                 "'ab'), event = 'c') FROM events GROUP BY user_id ORDER BY user_id",
+                 modes[m]);
+        FF_CHECK_STR(run_on(&t, sql, NULL), want[m]);
+    }
+    FF_CHECK_STR(run_on(&t,
+                        "SELECT user_id, windowFunnel(4999)(ts, event = 'a', event = 'b') FROM "
+                        "events WHERE user_id = 'f4' GROUP BY user_id",
+                        NULL),
+                 "\"f4\",1\n");
+    /* toUnixTimestamp64Milli(ts) is the same as ts */
+    FF_CHECK_STR(run_on(&t,
+                        "SELECT windowFunnel(5000)(toUnixTimestamp64Milli(ts), event = 'a', event "
+                        "= 'b') FROM events WHERE user_id = 'f4'",
+                        NULL),
+                 "2\n");
+    tbl_free(&t);
+}
+
+static void test_pruning(void)
+{
+    ff_sql_result *r = NULL;
+    FF_CHECK_STR(run_on(&T1B, "SELECT count() FROM events WHERE user_id = 'u2'", &r), "2\n");
+    FF_CHECK(r && r->rows_read == 2 && r->blocks_read == 1 && r->blocks_pruned == 3);
+    ff_sql_result_free(r);
+    r = NULL;
+    FF_CHECK_STR(run_on(&T1B, "SELECT count() FROM events WHERE ts >= '2024-03-02 00:00:00'", &r),
+                 "2\n");
+    FF_CHECK(r && r->rows_read == 2);
+    ff_sql_result_free(r);
+    r = NULL;
+    FF_CHECK_STR(run_on(&T1B,
+                        "SELECT count() FROM events WHERE user_id IN ('u1', 'u3') AND ts < "
+                        "'2024-03-01 00:02:00'",
+                        &r),
+                 "2\n");
+    FF_CHECK(r && r->rows_read == 2);
+    ff_sql_result_free(r);
+    r = NULL;
+    FF_CHECK_STR(run_on(&T1B, "SELECT count() FROM events WHERE country = 'DE' OR price > 1", &r),
+                 "5\n");
+    FF_CHECK(r && r->rows_read == 8); /* OR: no pruning */
+    ff_sql_result_free(r);
+}
+
+/* The vectorised filter (simple column-vs-constant conjunctions) agrees with the interpreter
+ * (forced by a conjunct that is not simple). */
+static void check_fast_slow(const tbl *t)
+{
+    static const char *preds[] = {
+        "country = 'DE'",
+        "country != 'DE'",
+        "country IN ('DE', 'US', 'nowhere')",
+        "event = 'product_viewed' AND ts >= '2024-03-01 00:00:30'",
+        "price != 10.5",
+        "price >= 10",
+        "quantity = 1",
+        "revenue < 10",
+        "ts > '2017-11-26' AND ts <= '2017-11-27 12:00:00'",
+        "event_original = 'buy' AND category != '1464116'",
+        "user_id = '543462'",
+        "log_offset = 5",
+    };
+    char sql[512], fast[4096];
+    for (size_t i = 0; i < sizeof preds / sizeof preds[0]; i++) {
+        snprintf(sql, sizeof sql,
+                 "SELECT count(), sum(price), uniqExact(user_id) FROM events WHERE %s", preds[i]);
+        snprintf(fast, sizeof fast, "%s", run_on(t, sql, NULL));
+        snprintf(sql, sizeof sql,
+                 "SELECT count(), sum(price), uniqExact(user_id) FROM events WHERE %s AND "
+                 "length(event) >= 0",
+                 preds[i]);
+        FF_CHECK_STR(run_on(t, sql, NULL), fast);
+    }
+}
+
+static void test_fast_filter(void)
+{
+    check_fast_slow(&T1);
+    check_fast_slow(&T1B);
+    Q("SELECT count() FROM events WHERE price != 10.5", "1\n");
+    Q("SELECT count() FROM events WHERE country != 'DE' AND ts < '2024-03-02'", "2\n");
+}
+
+static void test_formats(void)
+{
+    ff_sql_result *r = NULL;
+    const char *sql = "SELECT event, count() AS c, sum(price) AS s, toDate(min(ts)) AS d FROM "
+                      "events WHERE user_id = 'u1' GROUP BY event ORDER BY event LIMIT 2";
+    run_on(&T1, sql, &r);
+    FF_VERIFY(r);
+    ff_buf b;
+    ff_buf_init(&b, 1 << 20);
+    FF_CHECK(ff_sql_result_write(r, "csv", &b) == FF_OK);
+    ff_buf_addc(&b, 0);
+    FF_CHECK_STR(b.data, "\"event\",\"c\",\"s\",\"d\"\n\"order_completed\",1,\\N,\"2024-03-01\"\n"
+                         "\"page_viewed\",1,\\N,\"2024-03-01\"\n");
+    ff_buf_reset(&b);
+    FF_CHECK(ff_sql_result_write(r, "json", &b) == FF_OK);
+    ff_buf_addc(&b, 0);
+    const char *want_json =
+        "{\n\t\"meta\":\n\t[\n\t\t{\n\t\t\t\"name\": \"event\",\n\t\t\t\"type\": \"String\"\n\t\t},"
+        "\n\t\t{\n\t\t\t\"name\": \"c\",\n\t\t\t\"type\": "
+        "\"UInt64\"\n\t\t},\n\t\t{\n\t\t\t\"name\": "
+        "\"s\",\n\t\t\t\"type\": \"Nullable(Decimal(38, 4))\"\n\t\t},\n\t\t{\n\t\t\t\"name\": "
+        "\"d\",\n\t\t\t\"type\": "
+        "\"Date\"\n\t\t}\n\t],\n\n\t\"data\":\n\t[\n\t\t{\n\t\t\t\"event\": "
+        "\"order_completed\",\n\t\t\t\"c\": \"1\",\n\t\t\t\"s\": null,\n\t\t\t\"d\": "
+        "\"2024-03-01\"\n\t\t},\n\t\t{\n\t\t\t\"event\": \"page_viewed\",\n\t\t\t\"c\": "
+        "\"1\",\n\t\t\t\"s\": null,\n\t\t\t\"d\": \"2024-03-01\"\n\t\t}\n\t],\n\n\t\"rows\": 2,\n\n"
+        "\t\"statistics\":\n\t{\n\t\t\"elapsed\": ";
+    FF_CHECK(strncmp(b.data, want_json, strlen(want_json)) == 0);
+    FF_CHECK(strstr(b.data, "\"rows_read\": 8,\n\t\t\"bytes_read\": ") != NULL);
+    ff_buf_reset(&b);
+    FF_CHECK(ff_sql_result_write(r, "table", &b) == FF_OK);
+    ff_buf_addc(&b, 0);
+    const char *want_table = "event           | c | s  | d         \n"
+                             "----------------+---+----+-----------\n"
+                             "order_completed | 1 | \\N | 2024-03-01\n"
+                             "page_viewed     | 1 | \\N | 2024-03-01\n"
+                             "2 rows in set. Elapsed: ";
+    FF_CHECK(strncmp(b.data, want_table, strlen(want_table)) == 0);
+    if (strncmp(b.data, want_table, strlen(want_table)) != 0)
+        fprintf(stderr, "%s", b.data);
+    ff_buf_reset(&b);
+    FF_CHECK(ff_sql_result_write(r, "xml", &b) == FF_EINVAL);
+    FF_CHECK(strcmp(r->cols[1].name, "c") == 0 && strcmp(r->cols[1].type, "UInt64") == 0);
+    ff_sql_result_free(r);
+    /* names without aliases are ClickHouse's; string escaping in CSV and JSON */
+    r = NULL;
+    run_on(&T1, "SELECT count(), sum(price), concat('a\"b', '') FROM events", &r);
+    FF_VERIFY(r);
+    FF_CHECK_STR(r->cols[0].name, "count()");
+    FF_CHECK_STR(r->cols[1].name, "sum(price)");
+    ff_buf_reset(&b);
+    FF_CHECK(ff_sql_result_write(r, "csv", &b) == FF_OK);
+    ff_buf_addc(&b, 0);
+    FF_CHECK(strstr(b.data, "8,26.25,\"a\"\"b\"\n") != NULL);
+    ff_buf_reset(&b);
+    FF_CHECK(ff_sql_result_write(r, "json", &b) == FF_OK);
+    ff_buf_addc(&b, 0);
+    FF_CHECK(strstr(b.data, "\"a\\\"b\"") != NULL);
+    FF_CHECK(strstr(b.data, "\"type\": \"Nullable(Decimal(38, 4))\"") != NULL);
+    ff_sql_result_free(r);
+    ff_buf_fini(&b);
+}
+
+static void test_errors(void)
+{
+    FF_CHECK_STR(run("SELECT nosuch FROM events"), "ERR: unknown column nosuch");
+    FF_CHECK_EQ(g_err.offset, 7);
+    FF_CHECK_STR(g_err.kind, "unknown_column");
+    FF_CHECK_STR(run("SELECT user_id, count() FROM events"),
+                 "ERR: column user_id is neither aggregated nor in GROUP BY");
+    FF_CHECK_EQ(g_err.offset, 7);
+    FF_CHECK(strncmp(run("SELECT cuont() FROM events"), "ERR: unknown function", 21) == 0);
+    FF_CHECK(strncmp(run("SELECT sum(event) FROM events"), "ERR: sum expects", 16) == 0);
+    FF_CHECK(strncmp(run("SELECT count() FROM events WHERE ts > 'yesterday'"), "ERR: cannot parse",
+                     17) == 0);
+    FF_CHECK_EQ(g_err.offset, 38);
+    FF_CHECK_STR(run("SELECT intDiv(quantity, 0) FROM events WHERE quantity = 1"),
+                 "ERR: integer division by zero");
+    FF_CHECK(strstr(run("SELECT substring(event, 1) FROM events"), "not supported") != NULL);
+    FF_CHECK(strstr(run("SELECT DISTINCT event FROM events"), "DISTINCT is not supported") != NULL);
+    FF_CHECK(strstr(run("SELECT event FROM events HAVING event = 'x'"), "HAVING needs") != NULL);
+    FF_CHECK(strstr(run("SELECT count() FROM events WHERE user_id IN (SELECT user_id FROM events)"),
+                    "not supported") != NULL);
+    FF_CHECK(strstr(run("SELECT windowFunnel(10, 'strict_once')(ts, event = 'a') FROM events"),
+                    "not supported") != NULL);
+    /* an empty table */
+    tbl empty = {0};
+    FF_CHECK_STR(run_on(&empty, "SELECT count(), sum(price), uniq(user_id) FROM events", NULL),
+                 "0,\\N,0\n");
+    FF_CHECK_STR(run_on(&empty, "SELECT event, count() FROM events GROUP BY event", NULL), "");
+    /* SELECT * expands to every column, in schema order */
+    ff_sql_result *r = NULL;
+    run_on(&T1, "SELECT * FROM events WHERE event_id = 'id-1'", &r);
+    FF_CHECK(r && r->n_cols == FF_COL_COUNT && r->n_rows == 1);
+    if (r) {
+        FF_CHECK_STR(r->cols[FF_COL_PRICE].name, "price");
+        FF_CHECK_STR(r->cols[FF_COL_PRICE].type, "Nullable(Decimal(18, 4))");
+        FF_CHECK_STR(r->cols[FF_COL_TS].type, "DateTime64(3, 'UTC')");
+        FF_CHECK_EQ(ff_sql_result_at(r, 0, FF_COL_PRICE)->v.i, 105000);
+    }
+    ff_sql_result_free(r);
+}
+
+static void test_limits(void)
+{
+    /* 60000 distinct users, 1024-row blocks */
+    size_t n = 60000;
+    ff_row *rows = calloc(n, sizeof *rows);
+    FF_VERIFY(rows);
+    char(*names)[16] = calloc(n, 16);
+    FF_VERIFY(names);
+    for (size_t i = 0; i < n; i++) {
+        snprintf(names[i], 16, "user%06zu", i);
+        hrow h = {names[i], "e", D0 + (int64_t)i, NULL, NULL, NULL, NULL, NULL};
+        to_row(&h, i, &rows[i]);
+    }
+    tbl t = {0};
+    add_part(&t, rows, n, 1024);
+    g_opts.mem_cap = 1 << 20;
+    FF_CHECK_STR(run_on(&t, "SELECT user_id, count() FROM events GROUP BY user_id", NULL),
+                 "ERR: memory limit exceeded (1048576 bytes)");
+    FF_CHECK_STR(g_err.kind, "memory_limit");
+    FF_CHECK_EQ(g_err.code, FF_ELIMIT);
+    FF_CHECK_STR(run_on(&t, "SELECT count(), uniqExact(user_id) FROM events", NULL),
+                 "ERR: memory limit exceeded (1048576 bytes)");
+    FF_CHECK_STR(run_on(&t, "SELECT count() FROM events", NULL), "60000\n"); /* fits */
+    g_opts.mem_cap = 0;
+    FF_CHECK_STR(run_on(&t, "SELECT count(), uniqExact(user_id) FROM events", NULL),
+                 "60000,60000\n");
+    /* uniq: HyperLogLog p=12, error within 3 standard errors (1.6% each) */
+    const char *u = run_on(&t, "SELECT uniq(user_id) FROM events", NULL);
+    long est = atol(u);
+    FF_CHECK(est > 60000 * 0.95 && est < 60000 * 1.05);
+    g_opts.timeout_ms = 1;
+    FF_CHECK_STR(run_on(&t,
+                        "SELECT user_id, count(), uniqExact(event_id), quantile(0.9)(ts) FROM "
+                        "events GROUP BY user_id ORDER BY user_id",
+                        NULL),
+                 "ERR: timeout after 1 ms");
+    FF_CHECK_STR(g_err.kind, "timeout");
+    g_opts.timeout_ms = 0;
+    tbl_free(&t);
+    free(rows);
+    free(names);
+}
+
+static void test_taobao(void)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/data/taobao-userbehavior-slice/UserBehavior_slice.csv",
+             FF_SHARED_DIR);
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        printf("SKIPPED: %s absent (Taobao smoke test)\n", path);
+        return;
+    }
+    size_t cap = 200000, n = 0;
+    ff_row *rows = calloc(cap, sizeof *rows);
+    FF_VERIFY(rows);
+    char line[512];
+    uint64_t counts[4] = {0};
+    const char *codes[4] = {"buy", "cart", "fav", "pv"};
+    ff_err err = {0};
+    while (fgets(line, sizeof line, f) && n < cap) {
+        if (ff_row_from_taobao(line, strlen(line), n, &g_rows, &rows[n], &err) != FF_OK)
+            continue;
+        const ff_str *b = &rows[n].str[FF_COL_EVENT_ORIGINAL];
+        for (int k = 0; k < 4; k++)
+            if (b->len == strlen(codes[k]) && memcmp(b->p, codes[k], b->len) == 0)
+                counts[k]++;
+        n++;
+    }
+    fclose(f);
+    tbl t = {0};
+    add_part(&t, rows, n / 2, 0);
+    add_part(&t, rows + n / 2, n - n / 2, 0);
+    char want[256];
+    snprintf(want, sizeof want, "\"buy\",%llu\n\"cart\",%llu\n\"fav\",%llu\n\"pv\",%llu\n",
+             (unsigned long long)counts[0], (unsigned long long)counts[1],
+             (unsigned long long)counts[2], (unsigned long long)counts[3]);
+    ff_sql_result *r = NULL;
+    uint64_t t0 = ff_clock_mono_ns();
+    FF_CHECK_STR(
+        run_on(&t, "SELECT event_original AS b, count() FROM events GROUP BY b ORDER BY b", &r),
+        want);
+    uint64_t t1 = ff_clock_mono_ns();
+    FF_CHECK(r && r->rows_read == n);
+    ff_sql_result_free(r);
+    char cnt[64];
+    snprintf(cnt, sizeof cnt, "%zu\n", n);
+    uint64_t t2 = ff_clock_mono_ns();
+    FF_CHECK_STR(run_on(&t, "SELECT count() FROM events", NULL), cnt);
+    uint64_t t3 = ff_clock_mono_ns();
+    const char *lv = run_on(&t,
+                            "SELECT level, count() FROM (SELECT user_id, windowFunnel(3600)("
+                            "toDateTime(ts), event = 'product_viewed', event = 'product_added', "
+                            "event = 'order_completed') AS level FROM events GROUP BY user_id) "
+                            "GROUP BY level ORDER BY level",
+                            NULL);
+    uint64_t t4 = ff_clock_mono_ns();
+    check_fast_slow(&t);
+    FF_CHECK(strncmp(lv, "1,", 2) == 0 || strncmp(lv, "0,", 2) == 0);
+    uint64_t t5 = ff_clock_mono_ns();
+    FF_CHECK(strncmp(run_on(&t,
+                            "SELECT count() FROM (SELECT user_id, count() FROM events GROUP BY "
+                            "user_id)",
+                            NULL),
+                     "58732", 5) == 0 ||
+             n != 96168);
+    uint64_t t6 = ff_clock_mono_ns();
+    printf("taobao: %zu rows; group by behavior %.1f ms (%.1f Mrows/s); count() %.2f ms; "
+           "funnel by user + subquery %.1f ms; count by user (58732 groups) %.1f ms\n",
+           n, (t1 - t0) / 1e6, n / ((t1 - t0) / 1e3), (t3 - t2) / 1e6, (t4 - t3) / 1e6,
+           (t6 - t5) / 1e6);
+    tbl_free(&t);
+    free(rows);
+}
+
+int main(void)
+{
+    ff_arena_init(&g_rows, 1 << 20, 0);
+    D0 = ff_clock_days_from_civil(2024, 3, 1) * 86400000LL;
+    g_opts.now_ms = D0 + 36 * 3600000LL; /* 2024-03-02 12:00:00 */
+    g_opts.threads = 1;
+    build_t1();
+    FF_RUN(test_filters);
+    FF_RUN(test_time_json);
+    FF_RUN(test_aggregates);
+    FF_RUN(test_more_functions);
+    FF_RUN(test_subquery_funnel_retention);
+    FF_RUN(test_funnel_cases);
+    FF_RUN(test_pruning);
+    FF_RUN(test_fast_filter);
+    FF_RUN(test_formats);
+    FF_RUN(test_errors);
+    FF_RUN(test_limits);
+    FF_RUN(test_taobao);
+    tbl_free(&T1);
+    tbl_free(&T1B);
+    ff_arena_fini(&g_rows);
+    FF_DONE();
+}

@@ -1,0 +1,816 @@
+/* test_store_store.c -- the store (log consumer): per-day parts, dedupe, exactly once across
+ * restarts, merges (multiset of rows kept, snapshots survive them), recovery from an
+ * interrupted merge and from a partly published seal batch, retention, verify, and a
+ * fork-based kill -9 loop that checks exactly-once at the end. */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/ff_buf.h"
+#include "core/ff_clock.h"
+#include "core/ff_mem.h"
+#include "ff_test.h"
+#include "store/ff_store.h"
+
+#define DAY_MS 86400000LL
+#define DAY0 20776 /* 2026-11-19 */
+#define MAX_IDS 40000
+
+static struct {
+    char root[256];
+    int run;
+    uint32_t counts[MAX_IDS];
+    uint64_t per_day[3];
+    uint64_t n_rows;
+    uint64_t rng;
+} g;
+
+static uint64_t rnd(void)
+{
+    uint64_t x = g.rng;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return g.rng = x;
+}
+
+typedef struct env {
+    char logdir[512];
+    char storedir[512];
+} env;
+
+static void env_new(env *e)
+{
+    char base[400];
+    snprintf(base, sizeof base, "%s/run%d", g.root, g.run++);
+    FF_VERIFY(mkdir(base, 0755) == 0);
+    snprintf(e->logdir, sizeof e->logdir, "%s/log", base);
+    snprintf(e->storedir, sizeof e->storedir, "%s/store", base);
+}
+
+static ff_evlog *log_open(const env *e)
+{
+    ff_evlog_opts o = {.dir = e->logdir, .sync = FF_EVLOG_SYNC_EACH_BATCH};
+    ff_evlog *log = NULL;
+    ff_err err;
+    ff_rc rc = ff_evlog_open(&o, &log, &err);
+    if (rc)
+        fprintf(stderr, "evlog open: %s\n", err.msg);
+    FF_VERIFY(rc == FF_OK);
+    return log;
+}
+
+/* Event i: id "ev-<i>", day DAY0 + i % 3, received in log order. */
+static int64_t ev_ts(int i)
+{
+    return (int64_t)DAY0 * DAY_MS + (int64_t)(i % 3) * DAY_MS + (int64_t)(i / 3) * 1000;
+}
+
+/* Append ids[0..n) (an id may repeat: a retry) in frames of 100 records. */
+static void log_append(ff_evlog *log, const int *ids, int n, int64_t recv0)
+{
+    ff_buf b;
+    ff_buf_init(&b, 64u << 20);
+    uint32_t in_frame = 0;
+    for (int k = 0; k < n; k++) {
+        int i = ids[k];
+        char rec[512];
+        int len = snprintf(rec, sizeof rec,
+                           "{\"v\":1,\"event_id\":\"ev-%d\",\"type\":\"track\",\"event\":\"page_"
+                           "viewed\",\"ts\":%" PRId64 ",\"received_at\":%" PRId64
+                           ",\"user_id\":\"u%d\",\"url\":\"https://shop.example/p/%d\"}",
+                           i, ev_ts(i), recv0 + k, i % 97, i % 13);
+        uint8_t l4[4] = {(uint8_t)len, (uint8_t)(len >> 8), (uint8_t)(len >> 16),
+                         (uint8_t)(len >> 24)};
+        FF_VERIFY(ff_buf_add(&b, l4, 4) == FF_OK && ff_buf_add(&b, rec, (size_t)len) == FF_OK);
+        if (++in_frame == 100 || k == n - 1) {
+            uint64_t first;
+            ff_err err;
+            FF_VERIFY(ff_evlog_append(log, b.data, b.len, in_frame, &first, &err) == FF_OK);
+            ff_buf_reset(&b);
+            in_frame = 0;
+        }
+    }
+    ff_buf_fini(&b);
+}
+
+/* ids 0..n_unique-1 in order, with n_dup retries of earlier ids mixed in. Returns count. */
+static int make_ids(int *ids, int n_unique, int n_dup)
+{
+    int k = 0, next = 0, dups = 0;
+    while (next < n_unique || dups < n_dup) {
+        if (dups < n_dup && next > 10 && (next >= n_unique || rnd() % 10 == 0)) {
+            ids[k++] = (int)(rnd() % (uint64_t)next);
+            dups++;
+        } else {
+            ids[k++] = next++;
+        }
+    }
+    return k;
+}
+
+static ff_store *store_open(const env *e, ff_evlog *log, const ff_store_opts *extra)
+{
+    ff_store_opts o = extra ? *extra : (ff_store_opts){0};
+    o.dir = e->storedir;
+    o.log = log;
+    o.no_sync = true;
+    ff_store *s = NULL;
+    ff_err err;
+    ff_rc rc = ff_store_open(&o, &s, &err);
+    if (rc)
+        fprintf(stderr, "store open: %s %s\n", ff_rc_name(rc), err.msg);
+    FF_VERIFY(rc == FF_OK);
+    return s;
+}
+
+static void drain(ff_store *s)
+{
+    ff_err err;
+    uint64_t n;
+    do {
+        ff_rc rc = ff_store_poll(s, 0, &n, &err);
+        if (rc)
+            fprintf(stderr, "poll: %s\n", err.msg);
+        FF_VERIFY(rc == FF_OK);
+    } while (n);
+    FF_VERIFY(ff_store_flush(s, &err) == FF_OK);
+}
+
+/* Read every row of a snapshot into g.counts / g.per_day. */
+static void collect_snap(const ff_table_snapshot *snap)
+{
+    memset(g.counts, 0, sizeof g.counts);
+    memset(g.per_day, 0, sizeof g.per_day);
+    g.n_rows = 0;
+    ff_arena a;
+    ff_arena_init(&a, 1 << 20, 256u << 20);
+    for (size_t p = 0; p < snap->n_parts; p++) {
+        const ff_part *part = snap->parts[p];
+        const ff_part_info *in = ff_part_get_info(part);
+        for (uint32_t b = 0; b < in->n_blocks; b++) {
+            ff_block blk;
+            ff_arena_reset(&a);
+            ff_err err;
+            FF_VERIFY(ff_part_read(part, NULL, b, FF_COLSET(FF_COL_EVENT_ID) | FF_COLSET(FF_COL_TS),
+                                   &a, &blk, &err) == FF_OK);
+            for (uint32_t r = 0; r < blk.n_rows; r++) {
+                uint32_t len;
+                const char *id = ff_colvec_str(&blk.col[FF_COL_EVENT_ID], r, &len);
+                char tmp[32] = {0};
+                FF_VERIFY(len > 3 && len < sizeof tmp && memcmp(id, "ev-", 3) == 0);
+                memcpy(tmp, id + 3, len - 3);
+                int i = atoi(tmp);
+                FF_VERIFY(i >= 0 && i < MAX_IDS);
+                g.counts[i]++;
+                int64_t day = blk.col[FF_COL_TS].i64[r] / DAY_MS - DAY0;
+                FF_CHECK(day >= 0 && day < 3);
+                FF_CHECK_EQ(day, in->partition_day - DAY0);
+                if (day >= 0 && day < 3)
+                    g.per_day[day]++;
+                g.n_rows++;
+            }
+        }
+    }
+    ff_arena_fini(&a);
+}
+
+static void collect(ff_store *s)
+{
+    ff_table_snapshot snap;
+    FF_VERIFY(ff_store_snapshot_acquire(s, &snap, NULL) == FF_OK);
+    collect_snap(&snap);
+    ff_store_snapshot_release(s, &snap);
+}
+
+/* Every id in [0, n) exactly once, nothing else. */
+static void check_exactly_once(int n)
+{
+    int bad = 0;
+    for (int i = 0; i < MAX_IDS; i++)
+        if (g.counts[i] != (i < n ? 1u : 0u) && bad++ < 5)
+            fprintf(stderr, "  id %d stored %u times\n", i, g.counts[i]);
+    FF_CHECK_EQ(bad, 0);
+    FF_CHECK_EQ(g.n_rows, n);
+    FF_CHECK_EQ(g.per_day[0], (n + 2) / 3);
+    FF_CHECK_EQ(g.per_day[1], (n + 1) / 3);
+    FF_CHECK_EQ(g.per_day[2], n / 3);
+}
+
+static void check_verify(const env *e, uint64_t want_rows)
+{
+    uint64_t np = 0, nr = 0;
+    ff_err err;
+    ff_rc rc = ff_store_verify(e->storedir, &np, &nr, &err);
+    if (rc)
+        fprintf(stderr, "verify: %s\n", err.msg);
+    FF_CHECK_EQ(rc, FF_OK);
+    FF_CHECK_EQ(nr, want_rows);
+    FF_CHECK(np > 0);
+}
+
+static size_t count_files(const char *dir, const char *suffix)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "find '%s' -name '*%s' | wc -l", dir, suffix);
+    FILE *p = popen(cmd, "r");
+    FF_VERIFY(p);
+    size_t n = 0;
+    FF_VERIFY(fscanf(p, "%zu", &n) == 1);
+    pclose(p);
+    return n;
+}
+
+static int sh(const char *cmd)
+{
+    int st = system(cmd);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* ---- tests ------------------------------------------------------------------------------ */
+
+static int ids_buf[2 * MAX_IDS];
+
+static void test_consume_dedupe_restart(void)
+{
+    env e;
+    env_new(&e);
+    ff_evlog *log = log_open(&e);
+    int n = make_ids(ids_buf, 3000, 300);
+    log_append(log, ids_buf, n, 1000000);
+    ff_store *s = store_open(&e, log, &(ff_store_opts){.seal_max_rows = 500, .no_merge = true});
+    drain(s);
+    ff_store_stats st;
+    ff_store_stats_get(s, &st);
+    FF_CHECK_EQ(st.duplicates, 300);
+    FF_CHECK_EQ(st.rows, 3000);
+    FF_CHECK_EQ(st.resume_offset, (uint64_t)n);
+    FF_CHECK_EQ(st.lag, 0);
+    FF_CHECK(st.seals >= 6);
+    FF_CHECK(st.parts >= 3 * 6);
+    collect(s);
+    check_exactly_once(3000);
+    /* One writer per folder; readers are welcome. */
+    ff_store_opts w2 = {.dir = e.storedir, .log = log};
+    ff_store *s2 = NULL;
+    ff_err err;
+    FF_CHECK_EQ(ff_store_open(&w2, &s2, &err), FF_ELOCKED);
+    w2.read_only = true;
+    w2.log = NULL;
+    FF_CHECK_EQ(ff_store_open(&w2, &s2, &err), FF_OK);
+    if (s2) {
+        ff_store_stats_get(s2, &st);
+        FF_CHECK_EQ(st.rows, 3000);
+        ff_store_close(s2);
+    }
+    ff_store_close(s);
+    check_verify(&e, 3000);
+
+    /* Restart: nothing re-added; the dedupe set is rebuilt from the parts. */
+    s = store_open(&e, log, &(ff_store_opts){.seal_max_rows = 500, .no_merge = true});
+    ff_store_stats_get(s, &st);
+    FF_CHECK_EQ(st.rows, 3000);
+    FF_CHECK_EQ(st.resume_offset, (uint64_t)n);
+    FF_CHECK_EQ(st.dedupe_ids, 3000);
+    uint64_t nr;
+    FF_CHECK_EQ(ff_store_poll(s, 0, &nr, NULL), FF_OK);
+    FF_CHECK_EQ(nr, 0);
+    /* Retries of old ids plus new ones. */
+    int more[200];
+    for (int k = 0; k < 200; k++)
+        more[k] = k % 2 ? 3000 + k / 2 : (int)(rnd() % 3000);
+    log_append(log, more, 200, 2000000);
+    drain(s);
+    ff_store_stats_get(s, &st);
+    FF_CHECK_EQ(st.duplicates, 100);
+    FF_CHECK_EQ(st.rows, 3100);
+    collect(s);
+    check_exactly_once(3100);
+    ff_store_close(s);
+
+    /* A small dedupe window: retries outside it are stored again (the documented rule). */
+    s = store_open(&e, log, &(ff_store_opts){.dedupe_window_ms = 10, .no_merge = true});
+    ff_store_stats_get(s, &st);
+    FF_CHECK(st.dedupe_ids <= 11);
+    int old[1] = {5};
+    log_append(log, old, 1, 3000000);
+    drain(s);
+    ff_store_stats_get(s, &st);
+    FF_CHECK_EQ(st.duplicates, 0);
+    FF_CHECK_EQ(st.rows, 3101);
+    ff_store_close(s);
+    ff_evlog_close(log);
+}
+
+/* A small capacity evicts early (counted) but keeps finding the recent ids: exercises the
+ * ring, the index's backward-shift deletions and the eviction counter. */
+static void test_dedupe_capacity(void)
+{
+    env e;
+    env_new(&e);
+    ff_evlog *log = log_open(&e);
+    int ids[2000 + 300];
+    for (int i = 0; i < 2000; i++)
+        ids[i] = i;
+    for (int k = 0; k < 300; k++) /* retries among the newest 50 */
+        ids[2000 + k] = 1950 + (int)(rnd() % 50);
+    log_append(log, ids, 2300, 1000000);
+    ff_store *s = store_open(&e, log, &(ff_store_opts){.dedupe_max_ids = 64, .no_merge = true});
+    drain(s);
+    ff_store_stats st;
+    ff_store_stats_get(s, &st);
+    FF_CHECK_EQ(st.duplicates, 300);
+    FF_CHECK_EQ(st.rows, 2000);
+    FF_CHECK_EQ(st.dedupe_ids, 64);
+    FF_CHECK_EQ(st.dedupe_evicted, 2000 - 64);
+    collect(s);
+    check_exactly_once(2000);
+    ff_store_close(s);
+    /* Rebuilt with the same bound at open. */
+    s = store_open(&e, log, &(ff_store_opts){.dedupe_max_ids = 64, .no_merge = true});
+    ff_store_stats_get(s, &st);
+    FF_CHECK_EQ(st.dedupe_ids, 64);
+    int again[3] = {1999, 1990, 1980};
+    log_append(log, again, 3, 2000000);
+    drain(s);
+    ff_store_stats_get(s, &st);
+    FF_CHECK_EQ(st.rows, 2000);
+    FF_CHECK_EQ(st.duplicates, 3);
+    ff_store_close(s);
+    ff_evlog_close(log);
+}
+
+static void test_merge(void)
+{
+    env e;
+    env_new(&e);
+    ff_evlog *log = log_open(&e);
+    int n = make_ids(ids_buf, 6000, 0);
+    log_append(log, ids_buf, n, 1000000);
+    ff_store_opts mo = {.seal_max_rows = 150, .no_merge = true, .merge_fanin = 4};
+    ff_store *s = store_open(&e, log, &mo);
+    drain(s);
+    ff_store_stats st;
+    ff_store_stats_get(s, &st);
+    uint64_t parts_before = st.parts;
+    FF_CHECK_EQ(parts_before, 40 * 3);
+    /* A snapshot taken before the merge stays readable after it. */
+    ff_table_snapshot old;
+    FF_CHECK_EQ(ff_store_snapshot_acquire(s, &old, NULL), FF_OK);
+    ff_err err;
+    FF_CHECK_EQ(ff_store_merge_all(s, &err), FF_OK);
+    ff_store_stats_get(s, &st);
+    FF_CHECK(st.parts < parts_before);
+    FF_CHECK(st.parts <= 3 * 4 * 3); /* at most fanin parts per level per day */
+    FF_CHECK(st.merges > 0);
+    FF_CHECK_EQ(st.rows, 6000);
+    collect_snap(&old);
+    check_exactly_once(6000);
+    ff_store_snapshot_release(s, &old);
+    FF_CHECK(old.parts == NULL && old.n_parts == 0);
+    collect(s);
+    check_exactly_once(6000);
+    FF_CHECK_EQ(count_files(e.storedir, ".part"), st.parts);
+    ff_store_close(s);
+    check_verify(&e, 6000);
+
+    /* Merges in the consumer (poll) keep the per-(day, level) count bounded. */
+    env e2;
+    env_new(&e2);
+    ff_evlog *log2 = log_open(&e2);
+    log_append(log2, ids_buf, n, 1000000);
+    ff_store_opts po = {.seal_max_rows = 100, .merge_fanin = 3};
+    s = store_open(&e2, log2, &po);
+    uint64_t nr;
+    do {
+        FF_CHECK_EQ(ff_store_poll(s, 100, &nr, NULL), FF_OK);
+    } while (nr);
+    FF_CHECK_EQ(ff_store_flush(s, NULL), FF_OK);
+    FF_CHECK_EQ(ff_store_merge_all(s, NULL), FF_OK);
+    ff_store_stats_get(s, &st);
+    FF_CHECK(st.merges > 10);
+    FF_CHECK(st.parts < 60);
+    /* Write amplification: rows rewritten by merges per stored row stays small. */
+    FF_CHECK(st.merged_rows <= 5 * st.rows);
+    collect(s);
+    check_exactly_once(6000);
+    ff_store_close(s);
+    check_verify(&e2, 6000);
+    ff_evlog_close(log2);
+    ff_evlog_close(log);
+}
+
+static void test_interrupted_merge(void)
+{
+    env e;
+    env_new(&e);
+    ff_evlog *log = log_open(&e);
+    int n = make_ids(ids_buf, 3000, 0);
+    log_append(log, ids_buf, n, 1000000);
+    ff_store *s = store_open(&e, log, &(ff_store_opts){.seal_max_rows = 300, .no_merge = true});
+    drain(s);
+    ff_store_close(s);
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "mkdir -p '%s/../saved' && cp -r '%s'/2* '%s/../saved/'", e.storedir,
+             e.storedir, e.storedir);
+    FF_CHECK_EQ(sh(cmd), 0);
+    size_t l0 = count_files(e.storedir, ".part");
+    FF_CHECK_EQ(l0, 30);
+    s = store_open(&e, log, &(ff_store_opts){.merge_fanin = 4});
+    FF_CHECK_EQ(ff_store_merge_all(s, NULL), FF_OK);
+    ff_store_close(s);
+    size_t merged = count_files(e.storedir, ".part");
+    FF_CHECK(merged < l0);
+    /* Simulate a crash between publishing the merge output and unlinking its inputs, plus a
+     * stale temp file. */
+    snprintf(cmd, sizeof cmd,
+             "cp -r '%s/../saved'/* '%s/' && touch '%s/20261120/L0-x.part.tmp' '%s/SEALED.tmp'",
+             e.storedir, e.storedir, e.storedir, e.storedir);
+    FF_CHECK_EQ(sh(cmd), 0);
+    FF_CHECK_EQ(count_files(e.storedir, ".part"), merged + 30);
+    uint64_t np, nr;
+    FF_CHECK_EQ(ff_store_verify(e.storedir, &np, &nr, NULL), FF_ECORRUPT); /* overlaps */
+    s = store_open(&e, log, &(ff_store_opts){.no_merge = true});
+    ff_store_stats st;
+    ff_store_stats_get(s, &st);
+    FF_CHECK_EQ(st.cleaned_at_open, 30 + 2);
+    FF_CHECK_EQ(st.parts, merged);
+    collect(s);
+    check_exactly_once(3000);
+    ff_store_close(s);
+    check_verify(&e, 3000);
+    FF_CHECK_EQ(count_files(e.storedir, ".tmp"), 0);
+    ff_evlog_close(log);
+}
+
+static void write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    FF_VERIFY(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static void test_partial_seal_batch(void)
+{
+    env e;
+    env_new(&e);
+    ff_evlog *log = log_open(&e);
+    int n = make_ids(ids_buf, 3000, 0);
+    log_append(log, ids_buf, n, 1000000);
+    /* No duplicates in the log and dedupe off, so a re-consumed row would show twice. */
+    ff_store_opts o = {.seal_max_rows = 500, .no_merge = true, .dedupe_window_ms = -1};
+    ff_store *s = store_open(&e, log, &o);
+    drain(s);
+    ff_store_close(s);
+    /* Batches are [500k, 500k + 499]. Pretend the crash hit after the parts of the last two
+     * batches were published but before SEALED moved past 2000. */
+    char path[600];
+    snprintf(path, sizeof path, "%s/SEALED", e.storedir);
+    write_file(path, "2000\n");
+    uint64_t np, nr;
+    FF_CHECK_EQ(ff_store_verify(e.storedir, &np, &nr, NULL), FF_ECORRUPT);
+    /* A reader beside the writer skips the unfinished batch and deletes nothing. */
+    ff_store_opts ro = {.dir = e.storedir, .read_only = true};
+    ff_store *r = NULL;
+    FF_CHECK_EQ(ff_store_open(&ro, &r, NULL), FF_OK);
+    if (r) {
+        ff_store_stats rst;
+        ff_store_stats_get(r, &rst);
+        FF_CHECK_EQ(rst.rows, 2000);
+        FF_CHECK_EQ(rst.cleaned_at_open, 0);
+        FF_CHECK_EQ(ff_store_poll(r, 0, NULL, NULL), FF_EINVAL);
+        FF_CHECK_EQ(ff_store_flush(r, NULL), FF_EINVAL);
+        ff_store_close(r);
+    }
+    FF_CHECK_EQ(count_files(e.storedir, ".part"), 18);
+    s = store_open(&e, log, &o);
+    ff_store_stats st;
+    ff_store_stats_get(s, &st);
+    FF_CHECK_EQ(st.cleaned_at_open, 6);
+    FF_CHECK_EQ(st.rows, 2000);
+    FF_CHECK_EQ(st.resume_offset, 2000);
+    drain(s);
+    collect(s);
+    check_exactly_once(3000);
+    ff_store_close(s);
+    check_verify(&e, 3000);
+
+    /* A damaged SEALED is refused, not guessed at. */
+    write_file(path, "12x\n");
+    ff_store_opts bad = o;
+    bad.dir = e.storedir;
+    bad.log = log;
+    ff_store *s2 = NULL;
+    ff_err err;
+    FF_CHECK_EQ(ff_store_open(&bad, &s2, &err), FF_ECORRUPT);
+    FF_CHECK(s2 == NULL);
+    ff_evlog_close(log);
+}
+
+static void test_thread_and_retention(void)
+{
+    env e;
+    env_new(&e);
+    ff_evlog *log = log_open(&e);
+    ff_store *s = store_open(&e, log, &(ff_store_opts){.seal_interval_ms = 20});
+    ff_err err;
+    FF_CHECK_EQ(ff_store_start(s, &err), FF_OK);
+    int n = make_ids(ids_buf, 900, 0);
+    log_append(log, ids_buf, n, 1000000);
+    /* Visible within about seal_interval_ms; bounded wait. */
+    ff_store_stats st;
+    uint64_t t0 = ff_clock_mono_ns();
+    do {
+        usleep(5000);
+        ff_store_stats_get(s, &st);
+    } while (st.rows < 900 && ff_clock_mono_ns() - t0 < 5000000000ull);
+    FF_CHECK_EQ(st.rows, 900);
+    uint64_t ms = (ff_clock_mono_ns() - t0) / 1000000;
+    FF_CHECK(ms < 2000);
+    fprintf(stderr, "  900 events appended -> all queryable after %" PRIu64 " ms (seal 20 ms)\n",
+            ms);
+    FF_CHECK_EQ(ff_store_stop(s, &err), FF_OK);
+    collect(s);
+    check_exactly_once(900);
+    /* Retention: keep 1 day relative to DAY0 + 2 -> drops DAY0. */
+    uint32_t nd = 0;
+    FF_CHECK_EQ(ff_store_retain(s, 1, (int64_t)(DAY0 + 2) * DAY_MS + 5, &nd, &err), FF_OK);
+    FF_CHECK_EQ(nd, 1);
+    ff_store_stats_get(s, &st);
+    FF_CHECK_EQ(st.rows, 600);
+    collect(s);
+    FF_CHECK_EQ(g.per_day[0], 0);
+    FF_CHECK_EQ(g.per_day[1], 300);
+    ff_store_close(s);
+    char dir[600];
+    snprintf(dir, sizeof dir, "%s/20261119", e.storedir);
+    FF_CHECK(access(dir, F_OK) != 0);
+    check_verify(&e, 600);
+    ff_evlog_close(log);
+}
+
+/* Readers take snapshots while the consumer thread seals and merges: every snapshot is
+ * consistent (no id twice, never fewer rows than the previous one) and its parts stay readable
+ * after merges unlink them. */
+typedef struct reader_arg {
+    ff_store *s;
+    atomic_int stop;
+    atomic_int n_snaps;
+    atomic_int bad;
+} reader_arg;
+
+static void *reader_main(void *p)
+{
+    reader_arg *ra = p;
+    uint8_t *seen = calloc(MAX_IDS, 1);
+    FF_VERIFY(seen);
+    uint64_t prev_rows = 0;
+    ff_arena a;
+    ff_arena_init(&a, 1 << 20, 256u << 20);
+    ff_part_ctx *ctx;
+    FF_VERIFY(ff_part_ctx_new(&ctx, NULL) == FF_OK);
+    while (!atomic_load(&ra->stop)) {
+        ff_table_snapshot snap;
+        FF_VERIFY(ff_store_snapshot_acquire(ra->s, &snap, NULL) == FF_OK);
+        memset(seen, 0, MAX_IDS);
+        uint64_t rows = 0;
+        usleep(500); /* let merges retire parts of this snapshot meanwhile */
+        for (size_t i = 0; i < snap.n_parts; i++) {
+            const ff_part_info *in = ff_part_get_info(snap.parts[i]);
+            for (uint32_t b = 0; b < in->n_blocks; b++) {
+                ff_block blk;
+                ff_arena_reset(&a);
+                if (ff_part_read(snap.parts[i], ctx, b, FF_COLSET(FF_COL_EVENT_ID), &a, &blk,
+                                 NULL) != FF_OK) {
+                    ra->bad++;
+                    continue;
+                }
+                for (uint32_t r = 0; r < blk.n_rows; r++) {
+                    uint32_t len;
+                    const char *id = ff_colvec_str(&blk.col[FF_COL_EVENT_ID], r, &len);
+                    char tmp[16] = {0};
+                    memcpy(tmp, id + 3, len > 3 && len < 18 ? len - 3 : 0);
+                    int k = atoi(tmp);
+                    if (k < 0 || k >= MAX_IDS || seen[k]++)
+                        ra->bad++;
+                    rows++;
+                }
+            }
+        }
+        if (rows < prev_rows)
+            ra->bad++;
+        prev_rows = rows;
+        ff_store_snapshot_release(ra->s, &snap);
+        ra->n_snaps++;
+    }
+    ff_part_ctx_free(ctx);
+    ff_arena_fini(&a);
+    free(seen);
+    return NULL;
+}
+
+static void test_concurrent_snapshots(void)
+{
+    env e;
+    env_new(&e);
+    ff_evlog *log = log_open(&e);
+    ff_store *s = store_open(&e, log, &(ff_store_opts){.seal_interval_ms = 1, .merge_fanin = 3});
+    ff_err err;
+    FF_CHECK_EQ(ff_store_start(s, &err), FF_OK);
+    reader_arg ra = {.s = s};
+    pthread_t th[2];
+    for (int i = 0; i < 2; i++)
+        FF_VERIFY(pthread_create(&th[i], NULL, reader_main, &ra) == 0);
+    int n = make_ids(ids_buf, 6000, 600);
+    int ro_opens = 0, ro_bad = 0;
+    uint64_t ro_prev = 0;
+    for (int off = 0; off < n; off += 300) {
+        log_append(log, ids_buf + off, n - off < 300 ? n - off : 300, 1000000 + off);
+        usleep(3000);
+        /* A separate read-only open (as `footfall query` beside a server) sees a consistent
+         * folder while the writer seals and merges. */
+        ff_store_opts ro = {.dir = e.storedir, .read_only = true};
+        ff_store *r = NULL;
+        ff_rc rrc = ff_store_open(&ro, &r, &err);
+        if (rrc) {
+            fprintf(stderr, "  read-only open: %s\n", err.msg);
+            ro_bad++;
+            continue;
+        }
+        collect(r);
+        for (int i = 0; i < MAX_IDS; i++)
+            ro_bad += g.counts[i] > 1;
+        ro_bad += g.n_rows < ro_prev;
+        ro_prev = g.n_rows;
+        ro_opens++;
+        ff_store_close(r);
+    }
+    FF_CHECK_EQ(ro_bad, 0);
+    FF_CHECK(ro_opens >= 20);
+    ff_store_stats st;
+    uint64_t t0 = ff_clock_mono_ns();
+    do {
+        usleep(5000);
+        ff_store_stats_get(s, &st);
+    } while ((st.rows < 6000 || st.lag) && ff_clock_mono_ns() - t0 < 10000000000ull);
+    atomic_store(&ra.stop, 1);
+    for (int i = 0; i < 2; i++)
+        pthread_join(th[i], NULL);
+    FF_CHECK_EQ(ff_store_stop(s, &err), FF_OK);
+    ff_store_stats_get(s, &st);
+    fprintf(stderr, "  %d snapshots read during %" PRIu64 " seals and %" PRIu64 " merges\n",
+            atomic_load(&ra.n_snaps), st.seals, st.merges);
+    FF_CHECK_EQ(ra.bad, 0);
+    FF_CHECK(ra.n_snaps > 2);
+    FF_CHECK(st.merges > 0);
+    FF_CHECK_EQ(st.duplicates, 600);
+    collect(s);
+    check_exactly_once(6000);
+    ff_store_close(s);
+    check_verify(&e, 6000);
+    ff_evlog_close(log);
+}
+
+/* Child: consume the whole log with tiny seals and eager merges, then exit 0. */
+static void kill_child(const env *e, const char *storedir, int ready_fd)
+{
+    ff_evlog_opts lo = {.dir = e->logdir, .sync = FF_EVLOG_SYNC_EACH_BATCH};
+    ff_evlog *log = NULL;
+    if (ff_evlog_open(&lo, &log, NULL))
+        _exit(2);
+    ff_store_opts o = {.seal_max_rows = 200, .seal_interval_ms = 1, .merge_fanin = 3};
+    o.dir = storedir;
+    o.log = log;
+    o.no_sync = true;
+    ff_store *s;
+    if (ff_store_open(&o, &s, NULL))
+        _exit(3);
+    if (ready_fd >= 0 && write(ready_fd, "r", 1) != 1)
+        _exit(6);
+    uint64_t n;
+    do {
+        if (ff_store_poll(s, 97, &n, NULL))
+            _exit(4);
+    } while (n);
+    if (ff_store_flush(s, NULL))
+        _exit(5);
+    _exit(0);
+}
+
+static void test_kill9(void)
+{
+    env e;
+    env_new(&e);
+    ff_evlog *log = log_open(&e);
+    int n = make_ids(ids_buf, 12000, 1200);
+    log_append(log, ids_buf, n, 1000000);
+    ff_evlog_close(log);
+    /* Time one undisturbed run (into a scratch folder) to aim the kills across the log. */
+    char scratch[600];
+    snprintf(scratch, sizeof scratch, "%s.scratch", e.storedir);
+    uint64_t t_run = ff_clock_mono_ns();
+    pid_t p0 = fork();
+    FF_VERIFY(p0 >= 0);
+    if (p0 == 0)
+        kill_child(&e, scratch, -1);
+    int st0;
+    FF_VERIFY(waitpid(p0, &st0, 0) == p0);
+    FF_CHECK(WIFEXITED(st0) && WEXITSTATUS(st0) == 0);
+    uint64_t run_us = (ff_clock_mono_ns() - t_run) / 1000;
+    int killed = 0, finished = 0, advanced = 0;
+    uint64_t t0 = ff_clock_mono_ns(), prev_sealed = 0;
+    char sealed_path[600];
+    snprintf(sealed_path, sizeof sealed_path, "%s/SEALED", e.storedir);
+    for (int round = 0; round < 20 && ff_clock_mono_ns() - t0 < 60000000000ull; round++) {
+        int pfd[2];
+        FF_VERIFY(pipe(pfd) == 0);
+        pid_t pid = fork();
+        FF_VERIFY(pid >= 0);
+        if (pid == 0) {
+            close(pfd[0]);
+            kill_child(&e, e.storedir, pfd[1]);
+        }
+        close(pfd[1]);
+        if (round % 3 == 0) {
+            /* Early: during the log's and the store's open (recovery deleting leftovers). */
+            usleep((useconds_t)(rnd() % 8000));
+        } else {
+            /* After open: short random runs of seals, merges and SEALED writes, so that the
+             * rounds walk through the log in small steps instead of finishing it early. */
+            char c;
+            struct pollfd pf = {.fd = pfd[0], .events = POLLIN};
+            if (poll(&pf, 1, 10000) == 1 && read(pfd[0], &c, 1) == 1)
+                usleep((useconds_t)(1000 + rnd() % (run_us / 10 + 1)));
+        }
+        close(pfd[0]);
+        kill(pid, SIGKILL);
+        int st;
+        FF_VERIFY(waitpid(pid, &st, 0) == pid);
+        if (WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL)
+            killed++;
+        else {
+            FF_CHECK_EQ(WEXITSTATUS(st), 0);
+            finished++;
+        }
+        uint64_t sealed = 0;
+        FILE *f = fopen(sealed_path, "r");
+        if (f) {
+            if (fscanf(f, "%" SCNu64, &sealed) != 1)
+                sealed = 0;
+            fclose(f);
+        }
+        FF_CHECK(sealed >= prev_sealed);
+        advanced += sealed > prev_sealed && sealed < (uint64_t)n;
+        prev_sealed = sealed;
+    }
+    fprintf(stderr,
+            "  kill -9: full run %" PRIu64 " ms; %d killed, %d finished, %d rounds advanced "
+            "SEALED mid-log\n",
+            run_us / 1000, killed, finished, advanced);
+    FF_CHECK(killed >= 10);
+    FF_CHECK(advanced >= 3); /* kills landed between seals, not only before the first */
+    log = log_open(&e);
+    ff_store *s = store_open(&e, log, &(ff_store_opts){.merge_fanin = 3});
+    drain(s);
+    collect(s);
+    check_exactly_once(12000);
+    ff_store_close(s);
+    check_verify(&e, 12000);
+    ff_evlog_close(log);
+}
+
+int main(void)
+{
+    g.rng = 0x9e3779b97f4a7c15ull;
+    snprintf(g.root, sizeof g.root, "/tmp/ff_store_test_XXXXXX");
+    FF_VERIFY(mkdtemp(g.root));
+    FF_RUN(test_consume_dedupe_restart);
+    FF_RUN(test_dedupe_capacity);
+    FF_RUN(test_merge);
+    FF_RUN(test_interrupted_merge);
+    FF_RUN(test_partial_seal_batch);
+    FF_RUN(test_thread_and_retention);
+    FF_RUN(test_concurrent_snapshots);
+    FF_RUN(test_kill9);
+    if (!ff_test_failures) {
+        char cmd[400];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", g.root);
+        (void)sh(cmd);
+    } else {
+        fprintf(stderr, "kept %s\n", g.root);
+    }
+    FF_DONE();
+}
