@@ -70,18 +70,58 @@ static inline uint64_t swar_special(uint64_t v)
     return (lt | eq) & high;
 }
 
+/* True when s[0..n) holds no byte swar_special flags, checked with two
+ * overlapping loads (4 <= n <= 16; every byte is covered at least once). */
+static inline bool plain_overlap(const char *s, size_t n)
+{
+    uint64_t v;
+    if (n >= 8) {
+        uint64_t a, b;
+        memcpy(&a, s, 8);
+        memcpy(&b, s + n - 8, 8);
+        return !swar_special(a) && !swar_special(b);
+    }
+    uint32_t lo, hi;
+    memcpy(&lo, s, 4);
+    memcpy(&hi, s + n - 4, 4);
+    v = (uint64_t)lo | (uint64_t)hi << 32;
+    return !swar_special(v);
+}
+
 static void jw_esc(jw *w, const char *s, size_t n)
 {
+    /* The common case: a short plain string, one copy. */
+    if (n >= 4 && n <= 16 && plain_overlap(s, n)) {
+        jw_add(w, s, n);
+        return;
+    }
     size_t i = 0, run = 0;
     while (i < n) {
-        if (i + 8 <= n) {
+        /* Skip plain bytes 8 at a time; the lowest flagged byte of
+         * swar_special is always a real special byte, so jump right to it. */
+        while (i + 8 <= n) {
             uint64_t v;
             memcpy(&v, s + i, 8);
-            if (!swar_special(v)) {
-                i += 8;
-                continue;
+            uint64_t m = swar_special(v);
+            if (m) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+                i += (size_t)__builtin_ctzll(m) >> 3;
+#endif
+                goto special;
             }
+            i += 8;
         }
+        if (i < n && n >= 8) { /* the tail: one load overlapping checked bytes */
+            uint64_t v;
+            memcpy(&v, s + n - 8, 8);
+            if (!swar_special(v))
+                break;
+        }
+        while (i < n && !esc_tab[(unsigned char)s[i]])
+            i++;
+        if (i >= n)
+            break;
+    special:;
         unsigned char ch = (unsigned char)s[i];
         if (!esc_tab[ch]) {
             i++;
@@ -1173,6 +1213,13 @@ ff_rc ff_decode_event(ff_decode_req *r, const ff_json *item, uint32_t index)
             eid_len = m.message_id->len;
         }
     }
+    /* The dedupe key, hashed once; its table slot is fetched into cache now
+     * so the miss overlaps the record writing below. */
+    uint64_t dkey = 0;
+    if (eid) {
+        dkey = ff_collect_hash64(c->seed[0], eid, eid_len);
+        ff_dedupe_prefetch(c->dedupe, dkey);
+    }
 
     /* containers */
     const ff_json *props = m.properties, *traits = m.traits, *ictx = m.context;
@@ -1542,7 +1589,7 @@ ff_rc ff_decode_event(ff_decode_req *r, const ff_json *item, uint32_t index)
 
     /* ---- dedupe ---- */
     if (!(e.flags & (1u << FF_F_NO_EVENT_ID))) {
-        uint64_t key = ff_collect_hash64(c->seed[0], eid, eid_len);
+        uint64_t key = dkey; /* eid is the client's id here: hashed above */
         uint32_t ph = payload_hash(c, item, &m);
         ff_dedupe_resv resv;
         switch (ff_dedupe_reserve(c->dedupe, key, ph, rcv, r->p->owner, &resv)) {

@@ -267,6 +267,16 @@ ff_dedupe_rc ff_dedupe_reserve_wait(ff_dedupe *d, uint64_t key, uint32_t phash, 
     return rc;
 }
 
+void ff_dedupe_prefetch(const ff_dedupe *d, uint64_t key)
+{
+    key = norm_key(key);
+    const dd_shard *sh = &d->shards[key % N_SHARDS];
+    /* tab and nslots are fixed at creation: reading them needs no lock. */
+    const dd_entry *e = &sh->tab[home(sh, key)];
+    __builtin_prefetch(e, 1, 3);
+    __builtin_prefetch((const char *)e + 64, 1, 3); /* the probe usually runs on */
+}
+
 void ff_dedupe_commit(ff_dedupe *d, const ff_dedupe_resv *resv, uint32_t owner)
 {
     dd_shard *sh = &d->shards[resv->key % N_SHARDS];

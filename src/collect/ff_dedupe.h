@@ -74,6 +74,9 @@ ff_dedupe_rc ff_dedupe_reserve(ff_dedupe *d, uint64_t key, uint32_t phash, int64
 ff_dedupe_rc ff_dedupe_reserve_wait(ff_dedupe *d, uint64_t key, uint32_t phash, int64_t now_ms,
                                     uint32_t owner, uint64_t deadline_mono_ns,
                                     ff_dedupe_resv *resv);
+/* A hint: start loading the table slot key would use (no lock, no effect on
+ * state). Call it early, reserve later: the cache miss then overlaps other work. */
+void ff_dedupe_prefetch(const ff_dedupe *d, uint64_t key);
 void ff_dedupe_commit(ff_dedupe *d, const ff_dedupe_resv *resv, uint32_t owner);
 void ff_dedupe_release(ff_dedupe *d, const ff_dedupe_resv *resv, uint32_t owner);
 /* Insert a STORED entry (start-up refill from the log); ts_ms = its received_at. */

@@ -198,9 +198,44 @@ static bool maybe_secret(uint32_t have)
     return false;
 }
 
+/* Exact pre-filter: every secret word or pair starts with one of these
+ * trigrams (pwd, cvv/cvc, pan, ssn, pas-sword/swd/sphrase/s word, sec-ret/urity,
+ * tok-en, api-key, car-d, cre-dit, soc-ial), and a word is a run of the key's
+ * own bytes lowercased, so a key holding none of them (case-insensitively)
+ * cannot match. c | 0x20 maps only 'A'-'Z' onto 'a'-'z'. */
+static bool has_secret_trigram(const char *key, size_t len)
+{
+#define T3(a, b, c) ((uint32_t)(a) << 16 | (uint32_t)(b) << 8 | (uint32_t)(c))
+    if (len < 3)
+        return false;
+    uint32_t t = (uint32_t)((unsigned char)key[0] | 0x20) << 8 | ((unsigned char)key[1] | 0x20);
+    for (size_t i = 2; i < len; i++) {
+        t = (t << 8 | ((unsigned char)key[i] | 0x20)) & 0xFFFFFFu;
+        switch (t) {
+        case T3('p', 'w', 'd'):
+        case T3('c', 'v', 'v'):
+        case T3('c', 'v', 'c'):
+        case T3('p', 'a', 'n'):
+        case T3('s', 's', 'n'):
+        case T3('p', 'a', 's'):
+        case T3('s', 'e', 'c'):
+        case T3('t', 'o', 'k'):
+        case T3('a', 'p', 'i'):
+        case T3('c', 'a', 'r'):
+        case T3('c', 'r', 'e'):
+        case T3('s', 'o', 'c'):
+            return true;
+        default:
+            break;
+        }
+    }
+    return false;
+#undef T3
+}
+
 bool ff_priv_key_is_secret(const char *key, size_t len)
 {
-    if (!maybe_secret(letters(key, len)))
+    if (!has_secret_trigram(key, len) || !maybe_secret(letters(key, len)))
         return false;
     char cur[40], prev[40];
     size_t cn = 0, pn = 0;
@@ -302,11 +337,54 @@ bool ff_priv_int_is_pan(const char *s, size_t len)
 
 #define MAX_GROUPS 24
 
+/* True when s[i..len) holds at least 13 ASCII digits (a card needs 13):
+ * most strings have far fewer, and this skips the group scan for them.
+ * SWAR, 8 bytes at a time: per byte, x = b & 0x7f plus a bias sets the
+ * high bit exactly when x >= '0' (resp. > '9'), with no carry between bytes. */
+static inline uint64_t swar_digits(uint64_t v)
+{
+    const uint64_t ones = 0x0101010101010101ULL, high = 0x8080808080808080ULL;
+    uint64_t x = v & ~high;
+    uint64_t ge0 = x + ones * (0x80 - '0');
+    uint64_t gt9 = x + ones * (0x80 - '9' - 1);
+    return ge0 & ~gt9 & ~v & high; /* high bit of each byte that is a digit */
+}
+
+static bool has_13_digits(const char *s, size_t len, size_t i)
+{
+    unsigned nd = 0;
+    for (; i + 8 <= len; i += 8) {
+        uint64_t v;
+        memcpy(&v, s + i, 8);
+        /* digit count: one bit per digit byte, summed by the multiply */
+        nd += (unsigned)(((swar_digits(v) >> 7) * 0x0101010101010101ULL) >> 56);
+        if (nd >= 13)
+            return true;
+    }
+    for (; i < len; i++)
+        nd += is_digit((unsigned char)s[i]);
+    return nd >= 13;
+}
+
 bool ff_priv_find_pan(const char *s, size_t len, size_t from, size_t *start, size_t *end)
 {
     size_t i = from;
+    if (!has_13_digits(s, len, from))
+        return false;
     while (i < len) {
         /* Next digit run start (not preceded by a digit: runs are maximal). */
+        while (i + 8 <= len) {
+            uint64_t v;
+            memcpy(&v, s + i, 8);
+            uint64_t m = swar_digits(v);
+            if (m) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+                i += (size_t)__builtin_ctzll(m) >> 3;
+#endif
+                break;
+            }
+            i += 8;
+        }
         while (i < len && !is_digit((unsigned char)s[i]))
             i++;
         if (i >= len)
