@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "collect/ff_collect_int.h"
+#include "core/ff_decimal.h"
 
 typedef struct cur {
     char code[4];
@@ -90,112 +91,22 @@ static const int64_t pow10_tab[] = {1,
 
 #define MAX_MAJOR (((int64_t)1) << 53)
 
-typedef struct digits_view {
-    const char *int_s, *frac_s;
-    int64_t int_n, frac_n;
-} digits_view;
-
-static inline int dig(const digits_view *v, int64_t k)
-{
-    if (k < 0 || k >= v->int_n + v->frac_n)
-        return 0;
-    return k < v->int_n ? v->int_s[k] - '0' : v->frac_s[k - v->int_n] - '0';
-}
-
 ff_money_rc ff_money_parse(const char *s, size_t len, int scale, ff_money *out, bool *rounded)
 {
-    size_t i = 0;
-    bool neg = false;
-    *rounded = false;
-    if (i < len && s[i] == '-') {
-        neg = true;
-        i++;
-    }
-    digits_view v = {s + i, NULL, 0, 0};
-    while (i < len && s[i] >= '0' && s[i] <= '9')
-        i++;
-    v.int_n = (int64_t)(i - (size_t)(v.int_s - s));
-    if (v.int_n == 0)
+    int64_t units;
+    int used;
+    ff_rc rc = ff_decimal_parse_scaled(s, len, scale, FF_MONEY_FREE_SCALE, &units, &used, rounded);
+    if (rc == FF_EBADINPUT)
         return FF_MONEY_SYNTAX;
-    v.frac_s = s + i;
-    if (i < len && s[i] == '.') {
-        i++;
-        v.frac_s = s + i;
-        while (i < len && s[i] >= '0' && s[i] <= '9')
-            i++;
-        v.frac_n = (int64_t)(i - (size_t)(v.frac_s - s));
-        if (v.frac_n == 0)
-            return FF_MONEY_SYNTAX;
-    }
-    int64_t exp = 0;
-    if (i < len && (s[i] == 'e' || s[i] == 'E')) {
-        i++;
-        bool eneg = false;
-        if (i < len && (s[i] == '+' || s[i] == '-'))
-            eneg = s[i++] == '-';
-        size_t e0 = i;
-        while (i < len && s[i] >= '0' && s[i] <= '9') {
-            if (exp < 100000)
-                exp = exp * 10 + (s[i] - '0');
-            i++;
-        }
-        if (i == e0)
-            return FF_MONEY_SYNTAX;
-        if (eneg)
-            exp = -exp;
-    }
-    if (i != len)
-        return FF_MONEY_SYNTAX;
-
-    int64_t n = v.int_n + v.frac_n;
-    int64_t f = 0;
-    while (f < n && dig(&v, f) == 0)
-        f++;
-    if (scale < 0) {
-        int64_t own = v.frac_n - exp;
-        scale = own < 0 ? 0 : own > FF_MONEY_FREE_SCALE ? FF_MONEY_FREE_SCALE : (int)own;
-    }
-    out->scale = (uint8_t)scale;
-    if (f == n) { /* zero, whatever the exponent */
-        out->units = 0;
-        return FF_MONEY_OK;
-    }
-    /* Digit k has weight 10^(n-1-k+E), E = exp - frac_n; keep the digits
-     * with weight >= 10^-scale, i.e. indices [0, keep). */
-    int64_t keep = n + (exp - v.frac_n) + scale;
-    if (keep - f > 19)
+    if (rc != FF_OK)
         return FF_MONEY_RANGE;
-    uint64_t units = 0;
-    int64_t end = keep < n ? keep : n;
-    for (int64_t k = f; k < end; k++) {
-        units = units * 10 + (uint64_t)dig(&v, k);
-        if (units > (uint64_t)INT64_MAX)
-            return FF_MONEY_RANGE;
-    }
-    if (keep > n) {
-        int64_t sh = keep - n;
-        if (sh > 18 || units > (uint64_t)INT64_MAX / (uint64_t)pow10_tab[sh])
-            return FF_MONEY_RANGE;
-        units *= (uint64_t)pow10_tab[sh];
-    } else {
-        /* Round half-even on the dropped digits [keep, n). */
-        int d0 = keep >= 0 ? dig(&v, keep) : 0;
-        bool rest = false;
-        for (int64_t k = (keep >= 0 ? keep + 1 : f); k < n && !rest; k++)
-            rest = dig(&v, k) != 0;
-        if (keep < 0)
-            rest = true; /* f < n: a non-zero digit was dropped */
-        *rounded = d0 != 0 || rest;
-        if (d0 > 5 || (d0 == 5 && (rest || (units & 1)))) {
-            units++;
-            if (units > (uint64_t)INT64_MAX)
-                return FF_MONEY_RANGE;
-        }
-    }
-    if ((int64_t)units / pow10_tab[scale] > MAX_MAJOR ||
-        ((int64_t)units / pow10_tab[scale] == MAX_MAJOR && (int64_t)units % pow10_tab[scale]))
+    /* Beyond 2^53 major units a JSON number is not exact anywhere else either. */
+    int64_t major = units / pow10_tab[used];
+    if (major > MAX_MAJOR || major < -MAX_MAJOR ||
+        ((major == MAX_MAJOR || major == -MAX_MAJOR) && units % pow10_tab[used]))
         return FF_MONEY_RANGE;
-    out->units = neg ? -(int64_t)units : (int64_t)units;
+    out->scale = (uint8_t)used;
+    out->units = units;
     return FF_MONEY_OK;
 }
 
