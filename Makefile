@@ -7,7 +7,7 @@ BUILD      ?= build
 ASAN_BUILD ?= build-asan
 FUZZ_BUILD ?= build-fuzz
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
-FUZZ_SECONDS ?= 30
+FUZZ_SECONDS ?= 60
 DEMO_ARGS  ?=
 
 .PHONY: all deps sdk-deps build asan demo test test-plain test-asan fuzz format format-check bench clean node-deps

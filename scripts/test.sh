@@ -3,12 +3,12 @@
 #   1. formatting check (clang-format, the project's .clang-format)
 #   2. plain build (-Werror) and every CTest test: unit, fuzz-replay, integration
 #   3. ASan+UBSan build and the same tests against the sanitized binary
-#   4. each libFuzzer target for a bounded time (FUZZ_SECONDS, default 30)
+#   4. each libFuzzer target, fixed seed and input count, capped at FUZZ_SECONDS (60)
 # Ends with one line "N passed, N failed" over the steps.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
-FUZZ_SECONDS=${FUZZ_SECONDS:-30}
+FUZZ_SECONDS=${FUZZ_SECONDS:-60}
 passed=0
 failed=0
 failures=()

@@ -324,7 +324,7 @@ static bool check_special(ff_sql_pctx *px, ff_sql_node *n, const ff_sql_func *f,
                           uint32_t n_real_args)
 {
     ff_sql_node **params = n->kids;
-    ff_sql_node **args = n->kids + n->n_params;
+    ff_sql_node **args = n->kids ? n->kids + n->n_params : NULL; /* no NULL + 0 (UB) */
     switch ((ff_sql_check)f->check) {
     case FF_SQL_CHECK_QUANTILE:
         for (uint32_t i = 0; i < n->n_params; i++) {
