@@ -32,7 +32,8 @@ for bin in "$BUILD_DIR"/fuzz_*; do
   seed=${FF_FUZZ_SEED:-1}
   [[ "$seed" == 0 ]] && runs=-1
   echo "fuzzing $name: seed $seed, $runs inputs, at most ${SECONDS_EACH}s"
-  if ! ASAN_OPTIONS=detect_leaks=1 "$bin" -seed="$seed" -runs="$runs" \
+  if ! ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+      "$bin" -seed="$seed" -runs="$runs" \
       -max_total_time="$SECONDS_EACH" -timeout=10 \
       -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1 \
       -artifact_prefix="tests/fuzz/artifacts/${name}-" "$work" >"$work.log" 2>&1; then

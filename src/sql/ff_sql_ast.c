@@ -1027,7 +1027,7 @@ static void fmt_list(pr *p, ff_sql_node *const *k, uint32_t n)
 static void fmt_call(pr *p, const ff_sql_node *n)
 {
     ff_sql_func_id f = (ff_sql_func_id)n->func;
-    ff_sql_node *const *args = n->kids + n->n_params;
+    ff_sql_node *const *args = n->kids ? n->kids + n->n_params : NULL; /* no NULL + 0 */
     const char *op = infix_op(f);
     bool plain = !(n->flags & (FF_SQL_NF_PARAMS | FF_SQL_NF_DISTINCT | FF_SQL_NF_IF));
     if (plain && op && n->n_args >= 2) {
@@ -1266,7 +1266,7 @@ static void colname(pr *p, const ff_sql_node *n)
     default:
         return;
     }
-    ff_sql_node *const *args = n->kids + n->n_params;
+    ff_sql_node *const *args = n->kids ? n->kids + n->n_params : NULL; /* no NULL + 0 */
     if (n->func == FF_SQL_FN_ARRAY) {
         putc_(p, '[');
         for (uint32_t i = 0; i < n->n_args; i++) {
