@@ -812,9 +812,9 @@ static void put_func_name(pr *p, const ff_sql_node *n)
 
 /* ---- dump (S-expressions) ------------------------------------------------ */
 
-static void dump_select(pr *p, const ff_sql_select *s);
-
-static void dump_node(pr *p, const ff_sql_node *n)
+/* Literals, columns and `*` print the same in the dump and as SQL. Returns false for
+ * the other kinds, which each printer handles itself. */
+static bool put_leaf(pr *p, const ff_sql_node *n)
 {
     switch (n->kind) {
     case FF_SQL_N_NULL:
@@ -838,6 +838,19 @@ static void dump_node(pr *p, const ff_sql_node *n)
     case FF_SQL_N_STAR:
         putc_(p, '*');
         break;
+    default:
+        return false;
+    }
+    return true;
+}
+
+static void dump_select(pr *p, const ff_sql_select *s);
+
+static void dump_node(pr *p, const ff_sql_node *n)
+{
+    if (put_leaf(p, n))
+        return;
+    switch (n->kind) {
     case FF_SQL_N_POSITION:
         put(p, "(pos ");
         put_u64(p, n->v.u);
@@ -1097,28 +1110,9 @@ static void fmt_call(pr *p, const ff_sql_node *n)
 
 static void fmt_node(pr *p, const ff_sql_node *n)
 {
+    if (put_leaf(p, n))
+        return;
     switch (n->kind) {
-    case FF_SQL_N_NULL:
-        put(p, "NULL");
-        break;
-    case FF_SQL_N_BOOL:
-        put(p, n->v.u ? "true" : "false");
-        break;
-    case FF_SQL_N_INT:
-        put_int(p, n);
-        break;
-    case FF_SQL_N_FLOAT:
-        put_float(p, n->v.f);
-        break;
-    case FF_SQL_N_STRING:
-        put_quoted(p, &n->v.str, '\'');
-        break;
-    case FF_SQL_N_COLUMN:
-        put_column(p, n);
-        break;
-    case FF_SQL_N_STAR:
-        putc_(p, '*');
-        break;
     case FF_SQL_N_POSITION:
         put_u64(p, n->v.u);
         break;
