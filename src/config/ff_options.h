@@ -71,6 +71,8 @@ typedef struct ff_config {
     uint64_t dedupe_hours;
     uint64_t dedupe_capacity;
     uint64_t store_keep_days;
+    uint64_t store_seal_ms;
+    uint64_t store_merge_fanin;
     /* keys */
     uint64_t kind; /* ff_key_kind_opt */
     char name[128];

@@ -1047,6 +1047,8 @@ ff_rc ff_server_open(const ff_config *cfg, ff_server **out, ff_err *err)
         .log = s->log,
         .dedupe_window_ms = (int64_t)cfg->dedupe_hours * 3600 * 1000,
         .keep_days = (uint32_t)cfg->store_keep_days,
+        .seal_interval_ms = (uint32_t)cfg->store_seal_ms,
+        .merge_fanin = (uint32_t)cfg->store_merge_fanin,
     };
     rc = ff_store_open(&so, &s->store, err);
     if (rc)
