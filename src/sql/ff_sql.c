@@ -397,6 +397,18 @@ static bool check_special(ff_sql_pctx *px, ff_sql_node *n, const ff_sql_func *f,
         }
         return true;
     }
+    case FF_SQL_CHECK_SESSION: {
+        const ff_sql_node *g = params[0];
+        if (g->kind != FF_SQL_N_INT || (g->flags & FF_SQL_NF_NEG) || g->v.u < 1 ||
+            g->v.u > 100u * 365 * 86400) {
+            ff_sql_px_fail(px, FF_EBADINPUT, "bad_parameters", g->pos,
+                           "the gap of %s must be a positive whole number of seconds, such as "
+                           "1800",
+                           fname(n));
+            return false;
+        }
+        return true;
+    }
     case FF_SQL_CHECK_SEQUENCE: {
         const ff_sql_node *p = params[0];
         if (p->kind != FF_SQL_N_STRING) {

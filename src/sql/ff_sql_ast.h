@@ -121,6 +121,7 @@ typedef enum ff_sql_func_id {
     FF_SQL_FN_RETENTION,
     FF_SQL_FN_SEQUENCE_MATCH,
     FF_SQL_FN_SEQUENCE_COUNT,
+    FF_SQL_FN_SESSION_COUNT,
     /* operators */
     FF_SQL_FN_PLUS,
     FF_SQL_FN_MINUS,
@@ -275,6 +276,7 @@ typedef enum ff_sql_check {
     FF_SQL_CHECK_TOP_K,         /* k in 1..16777215 */
     FF_SQL_CHECK_WINDOW_FUNNEL, /* window >= 0 integer, then known mode strings */
     FF_SQL_CHECK_SEQUENCE,      /* pattern string: (?N) . .* (?t op N) */
+    FF_SQL_CHECK_SESSION,       /* gap: a positive integer number of seconds */
     FF_SQL_CHECK_DATE_DIFF,     /* literal unit string is known */
     FF_SQL_CHECK_INTERVAL_ARG1, /* arg 1 is INTERVAL n UNIT */
     FF_SQL_CHECK_MULTI_IF,      /* odd number of arguments */

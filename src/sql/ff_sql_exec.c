@@ -105,9 +105,13 @@ struct ex {
     int idx;
     ff_sql_value c;
     const ff_sql_node *node;
+    struct inset *set; /* IN (subquery): the subquery's values */
 };
 
-enum { WF_DEDUP = 1, WF_ORDER = 2, WF_INCREASE = 4 };
+enum { WF_DEDUP = 1, WF_ORDER = 2, WF_INCREASE = 4, WF_ONCE = 8, WF_REENTRY = 16 };
+
+/* sequenceMatch/sequenceCount pattern actions (ClickHouse's PatternActionType). */
+enum { SQ_EVENT, SQ_ANY, SQ_KLEENE, SQ_T_LE, SQ_T_LT, SQ_T_GE, SQ_T_GT, SQ_T_EQ };
 
 typedef struct aggd {
     uint16_t fn;
@@ -122,6 +126,10 @@ typedef struct aggd {
     uint64_t k;
     int64_t window;
     unsigned modes;
+    uint8_t *pat_k; /* sequence pattern: action kinds (SQ_*), a leading SQ_KLEENE included */
+    int64_t *pat_x; /* event index (0-based) or duration */
+    uint32_t n_pat;
+    bool pat_time; /* the pattern has a time condition */
     const ff_sql_node *node;
 } aggd;
 
@@ -166,6 +174,7 @@ typedef struct q {
     ff_part_ctx *pctx;
     uint64_t rows_read, bytes_read, blocks_read, blocks_pruned;
     ff_buf sbuf; /* scratch for serialised keys */
+    ff_buf kbuf; /* scratch of set_key (called while sbuf is being filled) */
 } q;
 
 typedef struct rctx {
@@ -802,7 +811,7 @@ static ff_sql_value arith(q *Q, const ex *e, ff_sql_value a, ff_sql_value b)
     int64_t sx = (int64_t)x, sy = (int64_t)y;
     if (sy == -1)
         return vI(fn == FF_SQL_FN_MODULO ? 0 : (int64_t)(0 - x));
-    return vI(fn == FF_SQL_FN_MODULO ? sx % sy : fdiv64(sx, sy));
+    return vI(fn == FF_SQL_FN_MODULO ? sx % sy : sx / sy); /* intDiv truncates, as ClickHouse */
 }
 
 static int64_t week_num(int64_t days)
@@ -868,11 +877,36 @@ static bool truthy(const ff_sql_value *v)
     return v->v.i != 0;
 }
 
+/* A set of values (IN (subquery)): 128-bit hashes of the values' set_key serialisation. */
+typedef struct inset {
+    ast st;
+} inset;
+
+static void set_add(q *Q, ast *st, uint64_t lo, uint64_t hi);
+static bool set_has(const ast *st, uint64_t lo, uint64_t hi);
+
+/* Serialise a value for set membership: integers compare by value whatever their signedness,
+ * times by milliseconds, so 1 IN (SELECT toUInt64(1)) and dates against DateTimes hold. */
+static XXH128_hash_t set_key(q *Q, ff_sql_value v)
+{
+    if (v.t == FF_SQL_V_U64 && v.v.u <= INT64_MAX)
+        v.t = FF_SQL_V_I64;
+    else if (is_time(v.t))
+        v = vT(FF_SQL_V_DT64, to_ms(&v));
+    ff_buf_reset(&Q->kbuf);
+    ser(&Q->kbuf, &v);
+    return XXH3_128bits(Q->kbuf.data, Q->kbuf.len);
+}
+
 static ff_sql_value in_list(q *Q, const ex *e, const rctx *rc)
 {
     ff_sql_value x = ev(Q, e->a[0], rc);
     if (x.t == FF_SQL_V_NULL)
         return VNULL;
+    if (e->set) {
+        XXH128_hash_t h = set_key(Q, x);
+        return vU(set_has(&e->set->st, h.low64, h.high64) ^ (e->fn == FF_SQL_FN_NOT_IN));
+    }
     bool found = false;
     for (uint32_t i = 1; i < e->n && !found; i++) {
         ff_sql_value y = ev(Q, e->a[i], rc);
@@ -921,6 +955,27 @@ static ff_sql_value ev_call(q *Q, const ex *e, const rctx *rc)
     case FF_SQL_FN_IN:
     case FF_SQL_FN_NOT_IN:
         return in_list(Q, e, rc);
+    case FF_SQL_FN_CASE_WITH_EXPRESSION: {
+        ff_sql_value x = ev(Q, e->a[0], rc);
+        for (uint32_t i = 1; i + 1 < e->n && x.t != FF_SQL_V_NULL; i += 2) {
+            ff_sql_value w = ev(Q, e->a[i], rc);
+            if (w.t != FF_SQL_V_NULL && cmpv(&x, &w) == 0)
+                return cast_to(ev(Q, e->a[i + 1], rc), e->ty.vt);
+        }
+        return cast_to(ev(Q, e->a[e->n - 1], rc), e->ty.vt);
+    }
+    case FF_SQL_FN_ARRAY:
+    case FF_SQL_FN_TUPLE: { /* a tuple is held as an array of its elements, not converted */
+        ff_sql_value *el = qalloc(Q, Q->tmp, sizeof *el * (e->n ? e->n : 1));
+        if (!el)
+            return VNULL;
+        for (uint32_t i = 0; i < e->n; i++) {
+            el[i] = ev(Q, e->a[i], rc);
+            if (fn == FF_SQL_FN_ARRAY)
+                el[i] = cast_to(el[i], e->ty.elem);
+        }
+        return (ff_sql_value){FF_SQL_V_ARRAY, e->n, {.a = el}};
+    }
     case FF_SQL_FN_IS_NULL:
         return vU(ev(Q, e->a[0], rc).t == FF_SQL_V_NULL);
     case FF_SQL_FN_IS_NOT_NULL:
@@ -1006,6 +1061,8 @@ static ff_sql_value ev_call(q *Q, const ex *e, const rctx *rc)
     case FF_SQL_FN_TO_DATE:
         if (is_int(a[0].t))
             return vT(FF_SQL_V_DATE, a[0].v.i);
+        if (a[0].t == FF_SQL_V_F64 || a[0].t == FF_SQL_V_DEC)
+            return vT(FF_SQL_V_DATE, to_i(&a[0])); /* a day number, as an integer is */
         return from_ms(FF_SQL_V_DATE, to_ms(&a[0]));
     case FF_SQL_FN_TO_DATE_TIME:
         if (is_int(a[0].t))
@@ -1070,6 +1127,38 @@ static ff_sql_value ev_call(q *Q, const ex *e, const rctx *rc)
     case FF_SQL_FN_ENDS_WITH:
         return vU(a[1].len <= a[0].len &&
                   memcmp(a[0].v.s + a[0].len - a[1].len, a[1].v.s, a[1].len) == 0);
+    case FF_SQL_FN_SUBSTRING: {
+        /* ClickHouse: 1-based byte offset, negative from the end, 0 gives ''; a negative
+         * length stops that many bytes before the end. */
+        int64_t len = a[0].len, off = to_i(&a[1]), start, end = len;
+        if (off == 0)
+            return vS("", 0);
+        start = off > 0 ? off - 1 : len + off;
+        if (e->n > 2) {
+            int64_t l = to_i(&a[2]);
+            end = l >= 0 ? start + l : len + l;
+        }
+        if (start < 0)
+            start = 0;
+        if (end > len)
+            end = len;
+        return start < end ? vS(a[0].v.s + start, (uint32_t)(end - start)) : vS("", 0);
+    }
+    case FF_SQL_FN_POSITION: {
+        int64_t len = a[0].len, from = e->n > 2 ? to_i(&a[2]) : 1;
+        if (from < 1)
+            from = 1;
+        if (from > len + 1)
+            return vU(0);
+        if (a[1].len == 0)
+            return vU((uint64_t)from);
+        for (int64_t i = from - 1; i + a[1].len <= len; i++)
+            if (memcmp(a[0].v.s + i, a[1].v.s, a[1].len) == 0)
+                return vU((uint64_t)i + 1);
+        return vU(0);
+    }
+    case FF_SQL_FN_JSON_EXTRACT_BOOL:
+    case FF_SQL_FN_JSON_EXTRACT_RAW:
     case FF_SQL_FN_JSON_EXTRACT_STRING:
     case FF_SQL_FN_JSON_EXTRACT_FLOAT:
     case FF_SQL_FN_JSON_EXTRACT_INT:
@@ -1079,6 +1168,10 @@ static ff_sql_value ev_call(q *Q, const ex *e, const rctx *rc)
                   js_find(a[0].v.s, a[0].len, a[1].v.s, a[1].len, &vs, &ve);
         if (fn == FF_SQL_FN_JSON_HAS)
             return vU(ok);
+        if (fn == FF_SQL_FN_JSON_EXTRACT_RAW)
+            return ok ? vS(a[0].v.s + vs, (uint32_t)(ve - vs)) : vS("", 0);
+        if (fn == FF_SQL_FN_JSON_EXTRACT_BOOL)
+            return vU(ok && ve - vs == 4 && memcmp(a[0].v.s + vs, "true", 4) == 0);
         if (fn == FF_SQL_FN_JSON_EXTRACT_STRING)
             return ok && a[0].v.s[vs] == '"' ? js_string(Q, Q->tmp, a[0].v.s + vs, ve - vs)
                                              : vS("", 0);
@@ -1434,9 +1527,40 @@ static void call_type(q *Q, ex *e)
     case FF_SQL_FN_LOWER:
     case FF_SQL_FN_UPPER:
     case FF_SQL_FN_JSON_EXTRACT_STRING:
+    case FF_SQL_FN_JSON_EXTRACT_RAW:
+    case FF_SQL_FN_SUBSTRING:
     case FF_SQL_FN_TO_STRING:
         t = T(FF_SQL_V_STR, 0);
         break;
+    case FF_SQL_FN_CASE_WITH_EXPRESSION:
+        t = e->a[2]->ty;
+        for (uint32_t i = 4; i < e->n; i += 2)
+            t = common(t, e->a[i]->ty);
+        t = common(t, e->a[e->n - 1]->ty);
+        nul = t.nullable;
+        break;
+    case FF_SQL_FN_ARRAY: {
+        sty el = e->n ? e->a[0]->ty : T(FF_SQL_V_U64, 8);
+        for (uint32_t i = 1; i < e->n; i++)
+            el = common(el, e->a[i]->ty);
+        if (el.vt == FF_SQL_V_ARRAY || el.nullable || el.vt == FF_SQL_V_NULL) {
+            fail(Q, FF_EBADINPUT, "not_supported", e->pos,
+                 "array literals of arrays or with NULL are not supported yet");
+            break;
+        }
+        t = T(FF_SQL_V_ARRAY, 0);
+        t.elem = el.vt;
+        t.ebits = el.bits;
+        nul = false;
+        break;
+    }
+    case FF_SQL_FN_TUPLE:
+        t = T(FF_SQL_V_ARRAY, 0); /* only compared (the right side of IN), never output */
+        t.elem = a0.vt;
+        t.ebits = a0.bits;
+        nul = false;
+        break;
+    case FF_SQL_FN_POSITION:
     case FF_SQL_FN_LENGTH:
         t = T(FF_SQL_V_U64, 64);
         break;
@@ -1507,7 +1631,9 @@ static void call_type(q *Q, ex *e)
          e->fn == FF_SQL_FN_NOT_LIKE || e->fn == FF_SQL_FN_ILIKE || e->fn == FF_SQL_FN_NOT_ILIKE ||
          e->fn == FF_SQL_FN_LENGTH || e->fn == FF_SQL_FN_STARTS_WITH ||
          e->fn == FF_SQL_FN_ENDS_WITH || e->fn == FF_SQL_FN_JSON_EXTRACT_STRING ||
-         e->fn == FF_SQL_FN_JSON_EXTRACT_FLOAT) &&
+         e->fn == FF_SQL_FN_JSON_EXTRACT_FLOAT || e->fn == FF_SQL_FN_SUBSTRING ||
+         e->fn == FF_SQL_FN_POSITION || e->fn == FF_SQL_FN_JSON_EXTRACT_RAW ||
+         e->fn == FF_SQL_FN_JSON_EXTRACT_BOOL) &&
         a0.vt != FF_SQL_V_STR && a0.vt != FF_SQL_V_NULL &&
         !(e->fn == FF_SQL_FN_LENGTH && a0.vt == FF_SQL_V_ARRAY))
         fail(Q, FF_EBADINPUT, "bad_argument", e->pos, "%s expects a String argument",
@@ -1518,14 +1644,7 @@ static void call_type(q *Q, ex *e)
 static bool supported_scalar(uint16_t fn)
 {
     switch (fn) {
-    case FF_SQL_FN_TUPLE:
-    case FF_SQL_FN_ARRAY:
-    case FF_SQL_FN_CASE_WITH_EXPRESSION:
     case FF_SQL_FN_TO_START_OF_INTERVAL:
-    case FF_SQL_FN_SUBSTRING:
-    case FF_SQL_FN_POSITION:
-    case FF_SQL_FN_JSON_EXTRACT_BOOL:
-    case FF_SQL_FN_JSON_EXTRACT_RAW:
         return false;
     default:
         return true;
@@ -1540,6 +1659,57 @@ static int find_alias(const plan *P, const ff_sql_name *nm)
             memcmp(s->items[i].alias.s, nm->s, nm->len) == 0)
             return (int)i;
     return -1;
+}
+
+/* The pattern was checked by ff_sql_parse (check_pattern in ff_sql.c); this turns it into
+ * ClickHouse's action list, which starts with an implicit '.*'. */
+static bool parse_pattern(q *Q, aggd *d, const ff_sql_node *pat)
+{
+    const char *s = pat->v.str.s;
+    size_t n = pat->v.str.len, i = 0;
+    d->pat_k = qalloc(Q, Q->a, n + 1);
+    d->pat_x = qalloc(Q, Q->a, sizeof *d->pat_x * (n + 1));
+    if (!d->pat_k || !d->pat_x)
+        return false;
+    d->pat_k[0] = SQ_KLEENE;
+    d->pat_x[0] = 0;
+    d->n_pat = 1;
+    while (i < n) {
+        uint8_t k;
+        int64_t x = 0;
+        if (s[i] == '(' && i + 2 < n && s[i + 1] == '?') {
+            i += 2;
+            k = SQ_EVENT;
+            if (s[i] == 't') {
+                i++;
+                if (strncmp(s + i, "<=", 2) == 0)
+                    k = SQ_T_LE, i += 2;
+                else if (strncmp(s + i, ">=", 2) == 0)
+                    k = SQ_T_GE, i += 2;
+                else if (strncmp(s + i, "==", 2) == 0)
+                    k = SQ_T_EQ, i += 2;
+                else if (s[i] == '<')
+                    k = SQ_T_LT, i++;
+                else
+                    k = SQ_T_GT, i++;
+                d->pat_time = true;
+            }
+            while (i < n && s[i] >= '0' && s[i] <= '9')
+                x = x * 10 + (s[i++] - '0');
+            i++; /* ')' */
+            if (k == SQ_EVENT)
+                x--;
+        } else if (s[i] == '.' && i + 1 < n && s[i + 1] == '*') {
+            k = SQ_KLEENE;
+            i += 2;
+        } else {
+            k = SQ_ANY;
+            i++;
+        }
+        d->pat_k[d->n_pat] = k;
+        d->pat_x[d->n_pat++] = x;
+    }
+    return true;
 }
 
 static ex *bind_agg(q *Q, plan *P, const ff_sql_node *n)
@@ -1668,6 +1838,10 @@ static ex *bind_agg(q *Q, plan *P, const ff_sql_node *n)
                 d.modes |= WF_ORDER;
             else if (strcmp(m->s, "strict_increase") == 0)
                 d.modes |= WF_INCREASE;
+            else if (strcmp(m->s, "strict_once") == 0)
+                d.modes |= WF_ONCE;
+            else if (strcmp(m->s, "allow_reentry") == 0)
+                d.modes |= WF_REENTRY;
             else {
                 fail(Q, FF_EBADINPUT, "not_supported", ff_sql_call_param(n, i)->pos,
                      "windowFunnel mode '%s' is not supported yet", m->s);
@@ -1680,6 +1854,27 @@ static ex *bind_agg(q *Q, plan *P, const ff_sql_node *n)
             return NULL;
         }
         d.ty = T(FF_SQL_V_U64, 8);
+        break;
+    case FF_SQL_FN_SESSION_COUNT:
+        if (!is_time(a0.vt)) {
+            fail(Q, FF_EBADINPUT, "bad_argument", ff_sql_call_arg(n, 0)->pos,
+                 "sessionCount timestamp must be a Date, DateTime or DateTime64 such as ts");
+            return NULL;
+        }
+        d.window = (int64_t)ff_sql_call_param(n, 0)->v.u * 1000; /* gap in ms */
+        d.ty = T(FF_SQL_V_U64, 64);
+        break;
+    case FF_SQL_FN_SEQUENCE_MATCH:
+    case FF_SQL_FN_SEQUENCE_COUNT:
+        if (!is_time(a0.vt) && !is_int(a0.vt)) {
+            fail(Q, FF_EBADINPUT, "bad_argument", ff_sql_call_arg(n, 0)->pos,
+                 "%s timestamp must be an unsigned integer, Date or DateTime",
+                 ff_sql_func_get((ff_sql_func_id)d.fn)->name);
+            return NULL;
+        }
+        if (!parse_pattern(Q, &d, ff_sql_call_param(n, 0)))
+            return NULL;
+        d.ty = d.fn == FF_SQL_FN_SEQUENCE_MATCH ? T(FF_SQL_V_U64, 8) : T(FF_SQL_V_U64, 64);
         break;
     default:
         fail(Q, FF_EBADINPUT, "not_supported", n->pos, "aggregate %s is not supported yet",
@@ -1736,6 +1931,46 @@ static ex *bind_column(q *Q, plan *P, const ff_sql_node *n, int mode)
     }
     fail(Q, FF_EBADINPUT, "unknown_column", n->pos, "unknown column %s", nm->s);
     return NULL;
+}
+
+static ff_rc run_select(q *Q, const ff_sql_select *s, rowset *out);
+
+/* x [NOT] IN (SELECT ...): the subquery runs once, here (it cannot refer to the outer query),
+ * and its values go into a hash set. The subquery must have one column; NULLs in it never
+ * match (transform_null_in = 0). */
+static ex *bind_in_subquery(q *Q, plan *P, const ff_sql_node *n, ex *e, int mode)
+{
+    const ff_sql_node *rhs = ff_sql_call_arg(n, 1);
+    e->n = 1;
+    e->a = qalloc(Q, Q->a, sizeof *e->a);
+    inset *set = qalloc(Q, Q->a, sizeof *set);
+    rowset *rs = qalloc(Q, Q->a, sizeof *rs);
+    if (!e->a || !set || !rs)
+        return NULL;
+    memset(set, 0, sizeof *set);
+    memset(rs, 0, sizeof *rs);
+    if (!(e->a[0] = bind(Q, P, ff_sql_call_arg(n, 0), mode)))
+        return NULL;
+    if (run_select(Q, rhs->v.sub, rs) != FF_OK)
+        return NULL;
+    if (rs->n_cols != 1) {
+        fail(Q, FF_EBADINPUT, "bad_argument", rhs->pos,
+             "the subquery of IN must return one column, not %u", rs->n_cols);
+        return NULL;
+    }
+    for (uint64_t r = 0; r < rs->n_rows && Q->rc == FF_OK; r++) {
+        ff_sql_value v = rs->rows[r];
+        if (v.t == FF_SQL_V_NULL)
+            continue;
+        XXH128_hash_t h = set_key(Q, v);
+        set_add(Q, &set->st, h.low64, h.high64);
+    }
+    if (Q->rc != FF_OK)
+        return NULL;
+    e->set = set;
+    e->ty = T(FF_SQL_V_U64, 8);
+    e->ty.nullable = e->a[0]->ty.nullable;
+    return e;
 }
 
 static ex *bind(q *Q, plan *P, const ff_sql_node *n, int mode)
@@ -1801,11 +2036,15 @@ static ex *bind(q *Q, plan *P, const ff_sql_node *n, int mode)
     uint32_t na = n->n_args;
     bool in = n->func == FF_SQL_FN_IN || n->func == FF_SQL_FN_NOT_IN;
     const ff_sql_node *rhs = in ? ff_sql_call_arg(n, 1) : NULL;
-    if (in && rhs->kind == FF_SQL_N_SUBQUERY) {
-        fail(Q, FF_EBADINPUT, "not_supported", rhs->pos, "IN (subquery) is not supported yet");
-        return NULL;
-    }
+    if (in && rhs->kind == FF_SQL_N_SUBQUERY)
+        return bind_in_subquery(Q, P, n, e, mode);
     bool tuple = in && rhs->kind == FF_SQL_N_CALL && rhs->func == FF_SQL_FN_TUPLE;
+    /* (a, b) IN ((1, 2)): the parenthesised right side is one tuple, not a list of two values */
+    const ff_sql_node *lhs = in ? ff_sql_call_arg(n, 0) : NULL;
+    if (tuple && lhs->kind == FF_SQL_N_CALL && lhs->func == FF_SQL_FN_TUPLE && rhs->n_args &&
+        !(ff_sql_call_arg(rhs, 0)->kind == FF_SQL_N_CALL &&
+          ff_sql_call_arg(rhs, 0)->func == FF_SQL_FN_TUPLE))
+        tuple = false;
     e->n = in ? 1 + (tuple ? rhs->n_args : 1) : na;
     e->a = qalloc(Q, Q->a, sizeof *e->a * (e->n ? e->n : 1));
     if (!e->a)
@@ -1840,8 +2079,10 @@ static ex *bind(q *Q, plan *P, const ff_sql_node *n, int mode)
 
 typedef struct wf_ev {
     int64_t ts;
-    uint32_t step; /* 1-based condition index, 0 = no condition (strict_order) */
-    uint32_t seq;
+    uint32_t step; /* 1-based condition index, 0 = no condition (strict_order); sequence*:
+                      the bit set of the conditions that hold */
+    uint32_t seq;  /* order of arrival */
+    uint32_t row;  /* the row it came from (strict_once) */
 } wf_ev;
 
 typedef struct topk_e {
@@ -1884,6 +2125,22 @@ static void set_add(q *Q, ast *st, uint64_t lo, uint64_t hi)
     t[2 * j] = lo;
     t[2 * j + 1] = hi;
     st->cnt++;
+}
+
+static bool set_has(const ast *st, uint64_t lo, uint64_t hi)
+{
+    if (lo == 0 && hi == 0)
+        lo = 1, hi = 0x9e3779b97f4a7c15ULL;
+    if (!st->cap)
+        return false;
+    const uint64_t *t = st->p;
+    uint32_t j = (uint32_t)(lo ^ (hi * 31)) & (st->cap - 1);
+    while (t[2 * j] || t[2 * j + 1]) {
+        if (t[2 * j] == lo && t[2 * j + 1] == hi)
+            return true;
+        j = (j + 1) & (st->cap - 1);
+    }
+    return false;
 }
 
 static void *append(q *Q, ast *st, size_t elem)
@@ -1998,8 +2255,8 @@ static void agg_update(q *Q, const aggd *d, ast *st, const rctx *rc)
     case FF_SQL_FN_ARG_MIN:
     case FF_SQL_FN_ARG_MAX: {
         ff_sql_value w = ev(Q, d->args[1], rc);
-        if (w.t == FF_SQL_V_NULL)
-            return;
+        if (w.t == FF_SQL_V_NULL || v.t == FF_SQL_V_NULL)
+            return; /* a row with a NULL argument is skipped (ClickHouse's -Null combinator) */
         int c = st->has ? cmpv(&w, &st->w) : 0;
         if (!st->has || (d->fn == FF_SQL_FN_ARG_MIN ? c < 0 : c > 0)) {
             st->w = vcopy(Q, Q->a, w);
@@ -2073,6 +2330,7 @@ static void agg_update(q *Q, const aggd *d, ast *st, const rctx *rc)
             return;
         int64_t ts = funnel_ts(&v);
         bool any = false;
+        uint32_t row = (uint32_t)st->n++; /* the row's id: strict_once uses a row once */
         for (uint32_t i = 1; i < d->n_args; i++) {
             ff_sql_value c = ev(Q, d->args[i], rc);
             if (!truthy(&c))
@@ -2081,18 +2339,55 @@ static void agg_update(q *Q, const aggd *d, ast *st, const rctx *rc)
             wf_ev *w = append(Q, st, sizeof *w);
             if (!w)
                 return;
-            *w = (wf_ev){ts, i, st->cnt};
+            *w = (wf_ev){ts, i, st->cnt, row};
         }
         if (!any && (d->modes & WF_ORDER)) {
             wf_ev *w = append(Q, st, sizeof *w);
             if (w)
-                *w = (wf_ev){ts, 0, st->cnt};
+                *w = (wf_ev){ts, 0, st->cnt, row};
         }
+        return;
+    }
+    case FF_SQL_FN_SESSION_COUNT: {
+        if (v.t == FF_SQL_V_NULL)
+            return;
+        int64_t ms = to_ms(&v);
+        /* Rows of one person mostly arrive in time order (parts are sorted by person, ts):
+         * keep them as they come and sort only when an older one shows up. */
+        int64_t *t = append(Q, st, sizeof *t);
+        if (!t)
+            return;
+        if (st->cnt > 1 && ms < t[-1])
+            st->has = true; /* out of order: sort at the end */
+        *t = ms;
+        return;
+    }
+    case FF_SQL_FN_SEQUENCE_MATCH:
+    case FF_SQL_FN_SEQUENCE_COUNT: {
+        if (v.t == FF_SQL_V_NULL)
+            return;
+        uint32_t bits = 0;
+        for (uint32_t i = 1; i < d->n_args; i++) {
+            ff_sql_value c = ev(Q, d->args[i], rc);
+            if (truthy(&c))
+                bits |= 1u << (i - 1);
+        }
+        if (!bits)
+            return; /* ClickHouse keeps only rows where some condition holds */
+        wf_ev *w = append(Q, st, sizeof *w);
+        if (w)
+            *w = (wf_ev){funnel_ts(&v), bits, st->cnt, 0};
         return;
     }
     default:
         return;
     }
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
 }
 
 static int cmp_f64(const void *a, const void *b)
@@ -2119,14 +2414,106 @@ static int cmp_topk(const void *a, const void *b)
     return x->first < y->first ? -1 : x->first > y->first;
 }
 
+/* One candidate chain of strict_once: its start, its last step's time, the rows it used. */
+typedef struct wf_chain {
+    int64_t first, last;
+    uint32_t path[32];
+    bool dead;
+} wf_chain;
+
+static uint64_t top_level_once(const ast *lv, uint32_t n_steps)
+{
+    for (uint32_t k = n_steps; k > 0; k--)
+        if (lv[k - 1].cnt)
+            return k;
+    return 0;
+}
+
+/* windowFunnel with 'strict_once' (ClickHouse's getEventLevelStrictOnce): every chain that
+ * could still lead somewhere is kept, per level, and a row may count for one step of a chain
+ * only. Chains of the previous level that fell out of the window are dropped when a later
+ * step looks at them (one is always kept, as ClickHouse does). */
+static uint64_t funnel_level_once(q *Q, const aggd *d, ast *st)
+{
+    uint32_t n_steps = d->n_args - 1;
+    wf_ev *evs = st->p;
+    bool order = d->modes & WF_ORDER, dedup = d->modes & WF_DEDUP;
+    bool incr = d->modes & WF_INCREASE, reentry = d->modes & WF_REENTRY;
+    ast lv[32];
+    memset(lv, 0, sizeof lv);
+    bool has_first = false;
+    for (uint32_t i = 0; i < st->cnt && Q->rc == FF_OK; i++) {
+        int64_t ts = evs[i].ts;
+        int idx = (int)evs[i].step - 1;
+        uint32_t row = evs[i].row;
+        if (order && idx == -1) {
+            if (has_first)
+                break;
+            continue;
+        } else if (idx == 0) {
+            wf_chain *c = append(Q, &lv[0], sizeof *c);
+            if (!c)
+                return 0;
+            memset(c, 0, sizeof *c);
+            c->first = c->last = ts;
+            c->path[0] = row;
+            has_first = true;
+        } else if (dedup && lv[idx].cnt) {
+            break;
+        } else if (order && has_first && !lv[idx - 1].cnt) {
+            if (reentry)
+                continue;
+            break;
+        } else if (lv[idx - 1].cnt) {
+            ast *prev = &lv[idx - 1];
+            wf_chain *pc = prev->p;
+            /* drop chains out of the window (keep at least one) */
+            uint32_t live = prev->cnt, k = 0;
+            for (uint32_t j = 0; j < prev->cnt; j++) {
+                bool in_win = ts <= pc[j].first + d->window;
+                if (!in_win && live > 1) {
+                    live--;
+                    continue;
+                }
+                pc[k++] = pc[j];
+            }
+            prev->cnt = k;
+            for (uint32_t j = 0; j < prev->cnt; j++) {
+                wf_chain c = pc[j];
+                bool ok = ts <= c.first + d->window;
+                for (int u = 0; u < idx && ok; u++)
+                    ok = c.path[u] != row;
+                if (ok && incr)
+                    ok = c.last < ts;
+                if (!ok)
+                    continue;
+                wf_chain *nc = append(Q, &lv[idx], sizeof *nc);
+                if (!nc)
+                    return 0;
+                pc = prev->p; /* lv[idx] != prev, but keep the pointer fresh anyway */
+                *nc = c;
+                nc->last = ts;
+                nc->path[idx] = row;
+                if ((uint32_t)idx + 1 == n_steps)
+                    return n_steps;
+            }
+        }
+    }
+    return top_level_once(lv, n_steps);
+}
+
 /* windowFunnel level (api-compat.md 4.1; ClickHouse's getEventLevel). */
-static uint64_t funnel_level(const aggd *d, ast *st)
+static uint64_t funnel_level(q *Q, const aggd *d, ast *st)
 {
     uint32_t n_steps = d->n_args - 1;
     wf_ev *evs = st->p;
     if (!st->cnt)
         return 0;
+    if (!(d->modes & WF_ORDER) && n_steps == 1)
+        return 1;
     qsort(evs, st->cnt, sizeof *evs, cmp_wf);
+    if (d->modes & WF_ONCE)
+        return funnel_level_once(Q, d, st);
     int64_t first[32], last[32];
     bool has[32] = {false};
     bool first_event = false;
@@ -2145,6 +2532,8 @@ static uint64_t funnel_level(const aggd *d, ast *st)
         } else if (dedup && has[idx]) {
             break;
         } else if (order && first_event && !has[idx - 1]) {
+            if (d->modes & WF_REENTRY)
+                continue; /* allow_reentry: a step not yet reachable is skipped */
             break;
         } else if (has[idx - 1]) {
             bool ok = ts <= first[idx - 1] + d->window;
@@ -2163,6 +2552,143 @@ static uint64_t funnel_level(const aggd *d, ast *st)
         if (has[k - 1])
             return k;
     return 0;
+}
+
+/* sequence*: events in time order; ClickHouse leaves the order of equal times undefined, we
+ * keep the order of arrival. */
+static int cmp_seq(const void *a, const void *b)
+{
+    const wf_ev *x = a, *y = b;
+    if (x->ts != y->ts)
+        return x->ts < y->ts ? -1 : 1;
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* sequenceMatch without time conditions: ClickHouse's DFA (states between the event/any
+ * actions; a '.*' loops on its state). */
+static bool seq_dfa(q *Q, const aggd *d, const wf_ev *evs, uint32_t n)
+{
+    uint32_t ns = 1;
+    for (uint32_t i = 0; i < d->n_pat; i++)
+        ns += d->pat_k[i] == SQ_EVENT || d->pat_k[i] == SQ_ANY;
+    uint8_t *kleene = qalloc(Q, Q->tmp, ns), *act = qalloc(Q, Q->tmp, ns),
+            *nxt = qalloc(Q, Q->tmp, ns);
+    int64_t *tr = qalloc(Q, Q->tmp, sizeof *tr * ns);
+    if (!kleene || !act || !nxt || !tr)
+        return false;
+    memset(kleene, 0, ns);
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < d->n_pat; i++) {
+        if (d->pat_k[i] == SQ_KLEENE) {
+            kleene[k] = 1;
+        } else {
+            tr[k++] = d->pat_k[i] == SQ_ANY ? -1 : d->pat_x[i];
+        }
+    }
+    memset(act, 0, ns);
+    act[0] = 1;
+    uint32_t n_active = 1;
+    for (uint32_t e = 0; e < n && n_active && !act[ns - 1]; e++) {
+        memset(nxt, 0, ns);
+        n_active = 0;
+        for (uint32_t s = 0; s < ns; s++) {
+            if (!act[s])
+                continue;
+            if (s + 1 < ns && (tr[s] < 0 || (evs[e].step >> tr[s]) & 1)) {
+                nxt[s + 1] = 1;
+                n_active++;
+            }
+            if (kleene[s]) {
+                nxt[s] = 1;
+                n_active++;
+            }
+        }
+        memcpy(act, nxt, ns);
+    }
+    return act[ns - 1];
+}
+
+typedef struct seq_bt {
+    uint32_t action, ev, base;
+} seq_bt;
+
+/* ClickHouse's backtracking_match: from event *at, find the first match of the pattern; on
+ * return *at is where the next search starts (sequenceCount counts non-overlapping matches).
+ * Gives up with an error after 1,000,000 steps, as ClickHouse does. */
+static bool seq_backtrack(q *Q, const aggd *d, const wf_ev *evs, uint32_t n, uint32_t *at)
+{
+    uint32_t a = 0, e = *at, base = e, begin = e;
+    ast stack = {0};
+    uint64_t iter = 0;
+    while (a < d->n_pat && e < n) {
+        uint8_t k = d->pat_k[a];
+        int64_t x = d->pat_x[a];
+        bool fwd = false, back = false, skip = false;
+        if (k == SQ_EVENT) {
+            if ((evs[e].step >> x) & 1) {
+                base = e;
+                a++, e++;
+            } else {
+                back = true;
+            }
+        } else if (k == SQ_ANY) {
+            base = e;
+            a++, e++;
+        } else if (k == SQ_KLEENE) {
+            fwd = true;
+        } else {
+            int64_t dt = evs[e].ts - evs[base].ts;
+            bool ok = k == SQ_T_LE   ? dt <= x
+                      : k == SQ_T_LT ? dt < x
+                      : k == SQ_T_GE ? dt >= x
+                      : k == SQ_T_GT ? dt > x
+                                     : dt == x;
+            if (ok)
+                fwd = true;
+            else if (k == SQ_T_LE || k == SQ_T_LT)
+                back = true;
+            else
+                skip = true;
+        }
+        if (fwd) {
+            seq_bt *b = append(Q, &stack, sizeof *b);
+            if (!b)
+                return false;
+            *b = (seq_bt){a, e, base};
+            base = e;
+            a++;
+        } else if (skip) {
+            if (++e == n)
+                back = true;
+        }
+        if (back) {
+            bool resumed = false;
+            while (stack.cnt) {
+                seq_bt *t = (seq_bt *)stack.p + --stack.cnt;
+                a = t->action;
+                e = t->ev + 1;
+                base = t->base;
+                if (e != n) {
+                    resumed = true;
+                    break;
+                }
+            }
+            if (!resumed)
+                break;
+        }
+        if (++iter > 1000000) {
+            fail(Q, FF_ELIMIT, "too_slow", d->node->pos,
+                 "sequence pattern too difficult: more than 1000000 steps for one group");
+            return false;
+        }
+    }
+    while (a < d->n_pat && (d->pat_k[a] == SQ_KLEENE || d->pat_k[a] == SQ_T_LE ||
+                            d->pat_k[a] == SQ_T_LT || (d->pat_k[a] == SQ_T_GE && d->pat_x[a] == 0)))
+        a++;
+    if (e == begin)
+        e++;
+    *at = e;
+    return a == d->n_pat;
 }
 
 /* ClickHouse's interpolated quantile over sorted x[0..n). */
@@ -2275,8 +2801,35 @@ static void agg_final(q *Q, const aggd *d, ast *st)
         return;
     }
     case FF_SQL_FN_WINDOW_FUNNEL:
-        st->v = vU(funnel_level(d, st));
+        st->v = vU(funnel_level(Q, d, st));
         return;
+    case FF_SQL_FN_SESSION_COUNT: {
+        int64_t *ts = st->p;
+        if (st->has)
+            qsort(ts, st->cnt, sizeof *ts, cmp_i64);
+        uint64_t n = st->cnt ? 1 : 0;
+        for (uint32_t i = 1; i < st->cnt; i++)
+            n += ts[i] - ts[i - 1] > d->window;
+        st->v = vU(n);
+        return;
+    }
+    case FF_SQL_FN_SEQUENCE_MATCH:
+    case FF_SQL_FN_SEQUENCE_COUNT: {
+        wf_ev *evs = st->p;
+        if (st->cnt > 1)
+            qsort(evs, st->cnt, sizeof *evs, cmp_seq);
+        if (d->fn == FF_SQL_FN_SEQUENCE_MATCH) {
+            st->v = vU(d->pat_time ? seq_backtrack(Q, d, evs, st->cnt, &(uint32_t){0})
+                                   : seq_dfa(Q, d, evs, st->cnt));
+            return;
+        }
+        uint64_t count = 0;
+        uint32_t at = 0;
+        while (at < st->cnt && Q->rc == FF_OK && seq_backtrack(Q, d, evs, st->cnt, &at))
+            count++;
+        st->v = vU(count);
+        return;
+    }
     default:
         st->v = VNULL;
     }
@@ -2308,7 +2861,7 @@ static const ff_sql_node *resolve_key(const plan *P, const ff_sql_node *n)
  * allow_ne admits != (usable by the filter, not by zone pruning). */
 static bool simple_pred(q *Q, const ex *e, prune *out, bool allow_ne)
 {
-    if (e->k != X_CALL)
+    if (e->k != X_CALL || e->set)
         return false;
     uint16_t fn = e->fn;
     bool cmp = fn == FF_SQL_FN_EQUALS || fn == FF_SQL_FN_LESS || fn == FF_SQL_FN_GREATER ||
@@ -2624,8 +3177,9 @@ static bool batch(q *Q, plan *P, gtab *G, rowset *R, rctx *rc, uint32_t n, uint3
             return false;
         memset(gcache, 0xff, sizeof *gcache * kv->n_dict);
     }
-    uint64_t want =
-        P->sel->has_limit && !P->n_order && !P->agg ? P->sel->limit + P->sel->offset : UINT64_MAX;
+    uint64_t want = P->sel->has_limit && !P->n_order && !P->agg && !P->sel->distinct
+                        ? P->sel->limit + P->sel->offset
+                        : UINT64_MAX;
     for (uint32_t s = 0; s < n_sel && Q->rc == FF_OK; s++) {
         rc->row = sel[s];
         if (src_rows)
@@ -2790,9 +3344,6 @@ static ff_rc run_select(q *Q, const ff_sql_select *s, rowset *out)
     memset(P, 0, sizeof *P);
     P->sel = s;
     P->agg = s->has_agg;
-    if (s->distinct)
-        return fail(Q, FF_EBADINPUT, "not_supported", s->pos,
-                    "SELECT DISTINCT is not supported yet (use GROUP BY)");
     if (s->having && !P->agg)
         return fail(Q, FF_EBADINPUT, "not_supported", s->having->pos,
                     "HAVING needs GROUP BY or an aggregate");
@@ -2923,6 +3474,29 @@ static ff_rc run_select(q *Q, const ff_sql_select *s, rowset *out)
         if (Q->rc != FF_OK)
             return Q->rc;
     }
+    /* DISTINCT: keep the first row of each distinct tuple of the visible columns (before ORDER
+     * BY and LIMIT, as ClickHouse) */
+    if (s->distinct && R.n_rows > 0) {
+        ast seen = {0};
+        uint64_t kept = 0;
+        for (uint64_t i = 0; i < R.n_rows && Q->rc == FF_OK; i++) {
+            const ff_sql_value *row = &R.rows[i * R.n_cols];
+            ff_buf_reset(&Q->sbuf);
+            for (uint32_t c = 0; c < P->n_out; c++)
+                ser(&Q->sbuf, &row[c]);
+            XXH128_hash_t h = XXH3_128bits(Q->sbuf.data, Q->sbuf.len);
+            uint32_t before = seen.cnt;
+            set_add(Q, &seen, h.low64, h.high64);
+            if (seen.cnt == before)
+                continue;
+            if (kept != i)
+                memcpy(&R.rows[kept * R.n_cols], row, sizeof *row * R.n_cols);
+            kept++;
+        }
+        if (Q->rc != FF_OK)
+            return Q->rc;
+        R.n_rows = kept;
+    }
     /* ORDER BY, OFFSET, LIMIT, projection */
     uint64_t *ord = qalloc(Q, Q->a, sizeof *ord * (R.n_rows ? R.n_rows : 1));
     if (!ord)
@@ -2978,6 +3552,7 @@ ff_rc ff_sql_query(const char *sql, size_t len, const ff_table_snapshot *snap,
     Q.timeout_ms = o.timeout_ms;
     Q.snap = snap;
     ff_buf_init(&Q.sbuf, (size_t)1 << 40);
+    ff_buf_init(&Q.kbuf, (size_t)1 << 40);
     ff_sql_stmt *st = NULL;
     ff_sql_result *res = NULL;
     ff_rc rc = ff_sql_parse(sql, len, &qa, &st, err);
@@ -3041,6 +3616,7 @@ ff_rc ff_sql_query(const char *sql, size_t len, const ff_table_snapshot *snap,
     }
     ff_part_ctx_free(Q.pctx);
     ff_buf_fini(&Q.sbuf);
+    ff_buf_fini(&Q.kbuf);
     ff_arena_fini(&tmp);
     ff_arena_fini(&qa);
     *out = res;

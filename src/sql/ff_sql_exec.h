@@ -33,11 +33,18 @@
  *    with a larger scale). Integer arithmetic is 64-bit and wraps.
  *  - windowFunnel modes: default, 'strict_order', 'strict_increase', 'strict_deduplication'
  *    (a repeated condition of a reached level stops the scan: the result is the highest level
- *    reached). 'strict_once' and 'allow_reentry' give a not_supported error.
- *  - Not supported yet (clean not_supported error with the position): SELECT DISTINCT, IN
- *    (subquery), tuple/array literals, CASE x WHEN, toStartOfInterval, substring, position,
- *    JSONExtractBool/Raw, sequenceMatch/Count, agg(DISTINCT x) other than count, time zone
- *    arguments other than the default UTC. JSON functions read top-level keys only.
+ *    reached), 'strict_once' (ClickHouse's chain-per-level algorithm, a row used once per chain)
+ *    and 'allow_reentry' (with strict_order). sequenceMatch/sequenceCount follow ClickHouse's
+ *    AggregateFunctionSequenceMatch (only rows meeting a condition are events; DFA without time
+ *    conditions, backtracking with a 1,000,000-step cap otherwise).
+ *  - SELECT DISTINCT dedupes the selected tuples before ORDER BY/LIMIT; x IN (SELECT ...) runs
+ *    the subquery once at bind time into a hash set (not used for zone pruning).
+ *  - Not supported yet (clean not_supported error with the position): tuple literals outside
+ *    IN, nested or NULL-holding array literals, toStartOfInterval, agg(DISTINCT x) other than
+ *    count, time zone arguments other than the default UTC. JSON functions read top-level keys
+ *    only.
+ *  - tests/sql/run_diff.py compares all this with ClickHouse 18.16 (docs/sql.md, "Differential
+ *    tests").
  *  - Vectorised parts: a WHERE that is a conjunction of column-vs-constant comparisons (=, !=,
  *    <, <=, >, >=, IN on numeric, time and string columns) runs as loops over the column
  *    vectors (dictionary columns matched once per dictionary entry); GROUP BY one dictionary

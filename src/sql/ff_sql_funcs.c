@@ -75,6 +75,10 @@ const ff_sql_func ff_sql_funcs[FF_SQL_FN_COUNT_] = {
     F(FF_SQL_FN_SEQUENCE_COUNT, "sequenceCount", 3, 33, 1, 1, AGGR | NOK, FIXED, UINT64, SEQUENCE,
       "sequenceCount(pattern)(timestamp, cond1, ..., condN)",
       "number of non-overlapping pattern matches"),
+    F(FF_SQL_FN_SESSION_COUNT, "sessionCount", 1, 1, 1, 1, AGGR, FIXED, UINT64, SESSION,
+      "sessionCount(gap_seconds)(timestamp)",
+      "sessions in the group: runs of timestamps split where two neighbours are more than gap "
+      "seconds apart (a Footfall extension)"),
     /* ---- operators ---- */
     F(FF_SQL_FN_PLUS, "plus", 2, 2, 0, 0, OP, ARITH, UNKNOWN, NONE, "a + b", "addition"),
     F(FF_SQL_FN_MINUS, "minus", 2, 2, 0, 0, OP, ARITH, UNKNOWN, NONE, "a - b", "subtraction"),

@@ -12,7 +12,11 @@
  *    and every call's result type (no crash);
  *  - parse again under a 4 KiB arena cap: the same dump, or arena_limit;
  *  - parse again with the 1st, 2nd and 5th allocation failing: OK with the
- *    same dump, or ENOMEM / arena_limit, never a crash or a leak.
+ *    same dump, or ENOMEM / arena_limit, never a crash or a leak;
+ *  - execute it over an empty table (a query without FROM reads one row, so
+ *    constant expressions, DISTINCT, IN (subquery) and the aggregates run):
+ *    a result that renders as JSON, or a clean error (bad input, limit, no
+ *    memory) with a message, under a 16 MiB cap and a 1 s timeout.
  * Any violation aborts, which libFuzzer and the replay driver report.
  */
 #include <stdint.h>
@@ -24,6 +28,7 @@
 #include "core/ff_buf.h"
 #include "core/ff_mem.h"
 #include "sql/ff_sql.h"
+#include "sql/ff_sql_exec.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -241,6 +246,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         } else if (rc != FF_ENOMEM || strcmp(e.kind, "no_memory") != 0 || s3) {
             FAIL("failed allocation %ld: rc %d kind %s", nth[i], rc, e.kind);
         }
+    }
+
+    /* Execute over an empty table. */
+    {
+        ff_table_snapshot empty;
+        memset(&empty, 0, sizeof empty);
+        ff_sql_exec_opts eo = {.mem_cap = 16u << 20, .timeout_ms = 1000, .now_ms = 1709251200000};
+        ff_sql_result *res = NULL;
+        ff_sql_error xe;
+        memset(&xe, 0, sizeof xe);
+        rc = ff_sql_query(in, size, &empty, &eo, &res, &xe);
+        if (rc == FF_OK) {
+            ff_buf_reset(&d2);
+            if (!res || ff_sql_result_write(res, "json", &d2) != FF_OK)
+                FAIL("exec: no result, or it does not render");
+        } else if (res || !xe.msg[0] ||
+                   (rc != FF_EBADINPUT && rc != FF_ELIMIT && rc != FF_ENOMEM)) {
+            FAIL("exec: rc %d kind %s msg %s", rc, xe.kind ? xe.kind : "?", xe.msg);
+        }
+        ff_sql_result_free(res);
     }
 
 out:

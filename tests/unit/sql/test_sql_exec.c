@@ -295,8 +295,10 @@ static void test_more_functions(void)
     Q("SELECT toInt64('42') + 1, toFloat64('2.5'), toUInt64(3.9), ifNull(price, -1) FROM events "
       "WHERE event_id = 'id-0'",
       "43,2.5,3,-1\n");
-    Q("SELECT count() FROM events WHERE has([1, 2], 1)",
-      "ERR: function array is not supported yet");
+    Q("SELECT count() FROM events WHERE has([1, 2], 1)", "8\n");
+    Q("SELECT [10, 20, 30][quantity], has([2, 3], quantity) FROM events WHERE quantity IS NOT NULL "
+      "ORDER BY ts",
+      "10,0\n20,1\n10,0\n");
     Q("SELECT avgIf(price, country = 'FR'), minIf(ts, event = 'order_completed'), "
       "countIf(price > 100) FROM events",
       "5.25,\"2024-03-01 01:00:00.000\",0\n");
@@ -523,15 +525,18 @@ static void test_errors(void)
     FF_CHECK(strncmp(run("SELECT count() FROM events WHERE ts > 'yesterday'"), "ERR: cannot parse",
                      17) == 0);
     FF_CHECK_EQ(g_err.offset, 38);
+    /* found by the differential tests: intDiv truncates toward zero, as ClickHouse */
+    FF_CHECK_STR(
+        run("SELECT intDiv(-7, 2), intDiv(7, -2), -7 % 2, intDiv(-9223372036854775808, -1)"),
+        "-3,-3,-1,-9223372036854775808\n");
     FF_CHECK_STR(run("SELECT intDiv(quantity, 0) FROM events WHERE quantity = 1"),
                  "ERR: integer division by zero");
-    FF_CHECK(strstr(run("SELECT substring(event, 1) FROM events"), "not supported") != NULL);
-    FF_CHECK(strstr(run("SELECT DISTINCT event FROM events"), "DISTINCT is not supported") != NULL);
+    FF_CHECK(strstr(run("SELECT toStartOfInterval(ts, INTERVAL 1 HOUR) FROM events"),
+                    "not supported") != NULL);
     FF_CHECK(strstr(run("SELECT event FROM events HAVING event = 'x'"), "HAVING needs") != NULL);
-    FF_CHECK(strstr(run("SELECT count() FROM events WHERE user_id IN (SELECT user_id FROM events)"),
-                    "not supported") != NULL);
-    FF_CHECK(strstr(run("SELECT windowFunnel(10, 'strict_once')(ts, event = 'a') FROM events"),
-                    "not supported") != NULL);
+    FF_CHECK(strstr(run("SELECT count() FROM events WHERE user_id IN (SELECT user_id, ts FROM "
+                        "events)"),
+                    "must return one column") != NULL);
     /* an empty table */
     tbl empty = {0};
     FF_CHECK_STR(run_on(&empty, "SELECT count(), sum(price), uniq(user_id) FROM events", NULL),
@@ -665,6 +670,207 @@ static void test_taobao(void)
     free(rows);
 }
 
+/* SELECT DISTINCT, IN (subquery), the string/JSON/CASE/array additions (issue 3). */
+static void test_distinct_in_subquery(void)
+{
+    Q("SELECT DISTINCT country FROM events ORDER BY country", "\"\"\n\"DE\"\n\"FR\"\n\"US\"\n");
+    Q("SELECT DISTINCT user_id, toDate(ts) AS d FROM events ORDER BY user_id, d",
+      "\"u1\",\"2024-03-01\"\n\"u2\",\"2024-03-01\"\n\"u3\",\"2024-03-02\"\n");
+    /* DISTINCT applies before LIMIT, also without ORDER BY */
+    Q("SELECT count() FROM (SELECT DISTINCT user_id FROM events LIMIT 2)", "2\n");
+    Q("SELECT DISTINCT event FROM events WHERE user_id = 'u3' ORDER BY event DESC LIMIT 1 OFFSET 1",
+      "\"order_completed\"\n");
+    Q("SELECT DISTINCT count() FROM events GROUP BY user_id ORDER BY count()", "2\n4\n");
+    /* IN / NOT IN (subquery), in WHERE, in the select list, as a group key */
+    Q("SELECT count() FROM events WHERE user_id IN (SELECT user_id FROM events WHERE event = "
+      "'order_completed')",
+      "6\n");
+    Q("SELECT user_id, count() FROM events WHERE user_id NOT IN (SELECT user_id FROM events WHERE "
+      "country = 'DE') GROUP BY user_id ORDER BY user_id",
+      "\"u2\",2\n\"u3\",2\n");
+    Q("SELECT user_id IN (SELECT user_id FROM events WHERE price > 10) AS rich, count() FROM "
+      "events "
+      "GROUP BY rich ORDER BY rich",
+      "0,4\n1,4\n");
+    /* numbers of another width and NULLs in the subquery */
+    Q("SELECT count() FROM events WHERE quantity IN (SELECT toUInt64(2))", "1\n");
+    Q("SELECT count() FROM events WHERE quantity IN (SELECT quantity FROM events)", "3\n");
+    Q("SELECT count() FROM events WHERE toDate(ts) IN (SELECT max(toDate(ts)) FROM events)", "2\n");
+    /* blocks are not pruned by a subquery IN (no constants to prune with) */
+    FF_CHECK_STR(run_on(&T1B,
+                        "SELECT count() FROM events WHERE user_id IN (SELECT user_id FROM events "
+                        "WHERE user_id = 'u2')",
+                        NULL),
+                 "2\n");
+    /* strings: ClickHouse's substring / position rules */
+    Q("SELECT substring('footfall', 5), substring('footfall', 1, 4), substring('footfall', -4, 2), "
+      "substring('footfall', 0), substring('footfall', 20), substring('footfall', 2, -2), "
+      "substring('footfall', -20, 3)",
+      "\"fall\",\"foot\",\"fa\",\"\",\"\",\"ootfa\",\"\"\n");
+    Q("SELECT position('footfall', 'f'), position('footfall', 'f', 2), position('footfall', 'x'), "
+      "position('footfall', ''), position('abc', '', 9)",
+      "1,5,0,1,0\n");
+    Q("SELECT JSONExtractBool('{\"a\":true,\"b\":false,\"c\":1}', 'a'), "
+      "JSONExtractBool('{\"a\":true,\"b\":false}', 'b'), JSONExtractRaw('{\"a\":[1, "
+      "2],\"b\":\"x\"}', "
+      "'a'), JSONExtractRaw('{\"a\":1}', 'zz'), JSONExtractRaw(properties, 'plan') FROM events "
+      "WHERE event_id = 'id-0'",
+      "1,0,\"[1, 2]\",\"\",\"\"\"pro\"\"\"\n");
+    Q("SELECT CASE country WHEN 'DE' THEN 1 WHEN 'FR' THEN 2 ELSE 0 END AS k, count() FROM events "
+      "GROUP BY k ORDER BY k",
+      "0,2\n1,4\n2,2\n");
+    Q("SELECT CASE quantity WHEN 1 THEN 'one' END AS k, count() FROM events GROUP BY k ORDER BY k",
+      "\"one\",2\n\\N,6\n");
+    /* tuples on both sides of IN; a parenthesised single tuple is one element */
+    Q("SELECT countIf((user_id, country) IN (('u1', 'DE'), ('u2', 'FR'))), "
+      "countIf((user_id, country) IN (('u3', 'US'))), countIf((user_id, country) NOT IN "
+      "(('u1', 'DE'))) FROM events",
+      "6,1,4\n");
+    /* toDate of a float is a day number; argMax skips rows whose argument is NULL */
+    Q("SELECT toDate(19783.7), toDate(19783)", "\"2024-03-01\",\"2024-03-01\"\n");
+    Q("SELECT argMax(price, ts), argMin(revenue, ts) FROM events WHERE user_id = 'u1'",
+      "10.5,21\n");
+}
+
+/* windowFunnel 'strict_once' and 'allow_reentry' (modern ClickHouse, api-compat 4.1), and
+ * sequenceMatch / sequenceCount (ClickHouse's pattern language). */
+static void test_funnel_modes_sequences(void)
+{
+    struct {
+        const char *u, *e;
+        int64_t t;
+    } ev[] = {
+        {"s1", "a", 1000},  {"s1", "b", 2000}, {"s1", "c", 3000}, /* a b c */
+        {"s2", "ab", 1000}, {"s2", "c", 2000},                    /* one row a+b */
+        {"s3", "a", 1000},  {"s3", "x", 1500}, {"s3", "b", 2000}, {"s3", "c", 9000}, /* x; late c */
+        {"s4", "a", 1000},  {"s4", "c", 1500}, {"s4", "b", 2000}, {"s4", "c", 2500}, /* early c */
+        {"s5", "a", 1000},  {"s5", "b", 2000}, {"s5", "a", 3000}, {"s5", "b", 4000}, /* twice */
+        {"s6", "b", 1000},  {"s6", "a", 2000},                                       /* reversed */
+    };
+    size_t n = sizeof ev / sizeof ev[0];
+    ff_row rows[32];
+    for (size_t i = 0; i < n; i++) {
+        hrow h = {ev[i].u, ev[i].e, D0 + ev[i].t, NULL, NULL, NULL, NULL, NULL};
+        to_row(&h, i, &rows[i]);
+    }
+    tbl t = {0};
+    add_part(&t, rows, n, 0);
+    static const char *modes[] = {"", ", 'strict_once'", ", 'strict_order'",
+                                  ", 'strict_order', 'allow_reentry'"};
+    static const char *want[] = {
+        /* default: s2's one row fills steps 1 and 2 */
+        "\"s1\",3\n\"s2\",3\n\"s3\",2\n\"s4\",3\n\"s5\",2\n\"s6\",1\n",
+        /* strict_once: a row counts once, so s2 stops at 1 (its c has no b before it) */
+        "\"s1\",3\n\"s2\",1\n\"s3\",2\n\"s4\",3\n\"s5\",2\n\"s6\",1\n",
+        /* strict_order: s3's x and s4's early c stop the scan */
+        "\"s1\",3\n\"s2\",3\n\"s3\",1\n\"s4\",1\n\"s5\",2\n\"s6\",1\n",
+        /* allow_reentry skips s4's early c (not yet reachable); s3's x still stops */
+        "\"s1\",3\n\"s2\",3\n\"s3\",1\n\"s4\",3\n\"s5\",2\n\"s6\",1\n",
+    };
+    for (int m = 0; m < 4; m++) {
+        char sql[512];
+        snprintf(sql, sizeof sql,
+                 "SELECT user_id, windowFunnel(5000%s)(ts, event IN ('a', 'ab'), event IN ('b', "
+                 "'ab'), event = 'c') FROM events GROUP BY user_id ORDER BY user_id",
+                 modes[m]);
+        FF_CHECK_STR(run_on(&t, sql, NULL), want[m]);
+    }
+    /* strict_once with overlapping conditions: a b a' -- a' cannot be both step 1 and 3 */
+    FF_CHECK_STR(run_on(&t,
+                        "SELECT windowFunnel(5000, 'strict_once')(ts, event = 'a', event = 'b', "
+                        "event IN ('a', 'c')) FROM events WHERE user_id = 's5'",
+                        NULL),
+                 "3\n");
+    FF_CHECK_STR(run_on(&t,
+                        "SELECT windowFunnel(5000, 'strict_once')(ts, event = 'ab', event = 'ab') "
+                        "FROM events WHERE user_id = 's2'",
+                        NULL),
+                 "1\n");
+    /* sequenceMatch: no time condition (DFA) and with one (backtracking) */
+    FF_CHECK_STR(run_on(&t,
+                        "SELECT user_id, sequenceMatch('(?1)(?2)')(ts, event = 'a', event = 'b'), "
+                        "sequenceMatch('(?1).*(?2)')(ts, event = 'a', event = 'c'), "
+                        "sequenceMatch('(?1).(?2)')(ts, event = 'a', event = 'b'), "
+                        "sequenceMatch('(?2)(?1)')(ts, event = 'a', event = 'b') FROM events "
+                        "GROUP BY user_id ORDER BY user_id",
+                        NULL),
+                 "\"s1\",1,1,0,0\n\"s2\",0,0,0,0\n\"s3\",1,1,0,0\n\"s4\",1,1,0,0\n"
+                 "\"s5\",1,0,0,1\n\"s6\",0,0,0,1\n");
+    /* only rows where a condition holds take part (s3's x, s4's c are invisible to a/b
+     * patterns); s2's one row is one event however many conditions it meets */
+    FF_CHECK_STR(run_on(&t,
+                        "SELECT user_id, sequenceMatch('(?1)(?t<=1000)(?2)')(ts, event = 'a', "
+                        "event = 'b'), sequenceMatch('(?1)(?t>1000)(?2)')(ts, event = 'a', event "
+                        "= 'b'), sequenceMatch('(?1)(?t>=1000)(?2)')(ts, event = 'a', event = "
+                        "'b'), sequenceMatch('(?1)(?t<1000)(?2)')(ts, event = 'a', event = 'b'), "
+                        "sequenceMatch('(?1)(?t==1000)(?2)')(ts, event = 'a', event = 'b') FROM "
+                        "events WHERE user_id IN ('s1', 's4', 's5') GROUP BY user_id ORDER BY "
+                        "user_id",
+                        NULL),
+                 "\"s1\",1,0,1,0,1\n\"s4\",1,0,1,0,1\n\"s5\",1,1,1,0,1\n");
+    /* seconds with DateTime: (?t<=1) is one second */
+    FF_CHECK_STR(
+        run_on(&t,
+               "SELECT sequenceMatch('(?1)(?t<=1)(?2)')(toDateTime(ts), event = 'a', event "
+               "= 'b') FROM events WHERE user_id = 's1'",
+               NULL),
+        "1\n");
+    /* sequenceCount: non-overlapping matches */
+    FF_CHECK_STR(run_on(&t,
+                        "SELECT user_id, sequenceCount('(?1)(?2)')(ts, event = 'a', event = 'b'), "
+                        "sequenceCount('(?1).*(?2)')(ts, event = 'a', event = 'b'), "
+                        "sequenceCount('(?1)')(ts, event = 'a', event = 'b') FROM events GROUP BY "
+                        "user_id ORDER BY user_id",
+                        NULL),
+                 "\"s1\",1,1,1\n\"s2\",0,0,0\n\"s3\",1,1,1\n\"s4\",1,1,1\n\"s5\",2,2,2\n"
+                 "\"s6\",0,0,1\n");
+    /* pattern errors are reported when the query is parsed */
+    FF_CHECK(
+        strstr(run_on(&t, "SELECT sequenceMatch('(?3)')(ts, event = 'a', event = 'b') FROM events",
+                      NULL),
+               "out of range") != NULL);
+    tbl_free(&t);
+}
+
+/* sessionCount(gap)(ts): runs of timestamps split at gaps larger than gap seconds; rows of
+ * one person may come from several parts (out of time order). */
+static void test_session_count(void)
+{
+    struct {
+        const char *u;
+        int64_t t; /* seconds after D0 */
+    } ev[] = {
+        {"p1", 0},    {"p1", 600},  {"p1", 2400}, /* 0 -600- 600 -1800- 2400: one session */
+        {"p2", 0},    {"p2", 1801},               /* 1801 s apart: two sessions */
+        {"p3", 5000},                             /* one event: one session */
+        {"p4", 9000}, {"p4", 100},  {"p4", 4000}, /* unsorted: 100, 4000, 9000 -> three */
+    };
+    size_t n = sizeof ev / sizeof ev[0];
+    ff_row rows[16];
+    for (size_t i = 0; i < n; i++) {
+        hrow h = {ev[i].u, "e", D0 + ev[i].t * 1000, NULL, NULL, NULL, NULL, NULL};
+        to_row(&h, i, &rows[i]);
+    }
+    tbl t = {0};
+    add_part(&t, rows, 6, 0);     /* p1, p2, p3 in one part */
+    add_part(&t, rows + 6, 1, 0); /* p4's latest event in a part of its own, */
+    add_part(&t, rows + 7, 2, 0); /* scanned before its earlier ones */
+    FF_CHECK_STR(run_on(&t,
+                        "SELECT user_id, sessionCount(1800)(ts), sessionCount(1)(ts), "
+                        "sessionCount(3600)(toDateTime(ts)) FROM events GROUP BY user_id ORDER "
+                        "BY user_id",
+                        NULL),
+                 "\"p1\",1,3,1\n\"p2\",2,2,1\n\"p3\",1,1,1\n\"p4\",3,3,3\n");
+    FF_CHECK_STR(
+        run_on(&t, "SELECT sessionCount(1800)(ts) FROM events WHERE user_id = 'none'", NULL),
+        "0\n");
+    FF_CHECK(strstr(run_on(&t, "SELECT sessionCount(0)(ts) FROM events", NULL),
+                    "positive whole number of seconds") != NULL);
+    FF_CHECK(strstr(run_on(&t, "SELECT sessionCount(1800)(price) FROM events", NULL),
+                    "must be a Date, DateTime") != NULL);
+    tbl_free(&t);
+}
+
 int main(void)
 {
     ff_arena_init(&g_rows, 1 << 20, 0);
@@ -678,6 +884,9 @@ int main(void)
     FF_RUN(test_more_functions);
     FF_RUN(test_subquery_funnel_retention);
     FF_RUN(test_funnel_cases);
+    FF_RUN(test_distinct_in_subquery);
+    FF_RUN(test_funnel_modes_sequences);
+    FF_RUN(test_session_count);
     FF_RUN(test_pruning);
     FF_RUN(test_fast_filter);
     FF_RUN(test_formats);

@@ -1,0 +1,1 @@
+SELECT DISTINCT number FROM (SELECT 1 AS number) ORDER BY number

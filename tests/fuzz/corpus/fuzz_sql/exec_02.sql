@@ -1,0 +1,1 @@
+SELECT sequenceMatch('(?1).*(?2)(?t<=5)(?1)')(toDateTime(0), 1, 1), sequenceCount('(?1).')(toDateTime(0), 1, 0)

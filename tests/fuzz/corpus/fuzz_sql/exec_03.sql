@@ -1,0 +1,1 @@
+SELECT windowFunnel(10, 'strict_once')(toDateTime(0), 1, 1), windowFunnel(1, 'strict_order', 'allow_reentry')(toDateTime(0), 0, 1)

@@ -1,0 +1,1 @@
+SELECT substring('abc', -2, 5), position('abc', 'c', 2), CASE 2 WHEN 1 THEN 'a' WHEN 2 THEN 'b' END, [1, 2, 3][-1], has([1.5, 2], 2)

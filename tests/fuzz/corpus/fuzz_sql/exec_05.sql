@@ -1,0 +1,1 @@
+SELECT JSONExtractBool('{"a":true}', 'a'), JSONExtractRaw('{"a":{"b":[1]}}', 'a'), toDate(19000.5)

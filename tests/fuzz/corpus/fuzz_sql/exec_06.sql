@@ -1,0 +1,1 @@
+SELECT DISTINCT count() FROM events WHERE user_id IN (SELECT user_id FROM events WHERE event = 'x') GROUP BY event
