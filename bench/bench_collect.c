@@ -129,8 +129,8 @@ int main(int argc, char **argv)
                 deflateEnd(&zs);
                 in = z;
             }
-            ff_collect_req req = {FF_CALL_BATCH, "text/plain", use_gzip ? "gzip" : NULL, in, inlen,
-                                  "203.0.113.9", NULL,         ff_clock_now_ms()};
+            ff_collect_req req = {FF_CALL_BATCH, "text/plain", use_gzip ? "gzip" : NULL, in,  inlen,
+                                  "203.0.113.9", NULL,         ff_clock_now_ms(),        NULL};
             if (ff_collect_decode(c, &req, &arena, &out) != FF_OK || out.status != 0 ||
                 out.n_records != N_EV) {
                 fprintf(stderr, "unexpected: status %d %s n=%u rej=%s\n", out.status, out.code,

@@ -24,9 +24,12 @@ for bin in "$BUILD_DIR"/fuzz_*; do
   case "$name" in
     fuzz_json) runs=600000 ;;
     fuzz_collect) runs=250000 ;;
+    fuzz_import) runs=150000 ;;
     fuzz_sql) runs=100000 ;;
     fuzz_evlog) runs=10000 ;;
     fuzz_part) runs=6000 ;;
+    fuzz_rules) runs=100000 ;;
+    fuzz_stream) runs=100000 ;;
     *) runs=50000 ;;
   esac
   seed=${FF_FUZZ_SEED:-1}

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the browser tests (tests/browser) and the SDK build (sdk/js) need:
 #   - Debian's chromium (the tests drive /usr/bin/chromium with playwright-core);
-#   - the npm devDependencies of sdk/js (esbuild, playwright-core, typescript), via `npm ci`.
+#   - the npm devDependencies of sdk/js (esbuild, playwright-core, typescript) and of web/dash
+#     (esbuild, uplot: the dashboard bundle), via `npm ci`.
 # Idempotent: chromium is installed only when missing; `npm ci` runs only when node_modules is
 # missing or stale (a stamp holds the sha256 of package.json + package-lock.json).
 # Exit codes: 0 ok, 3 node/npm or apt missing, 75 a registry unreachable, 1 other failure.
@@ -9,7 +10,6 @@ set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 dir="$root/sdk/js"
-stamp="$dir/node_modules/.footfall-deps.sha256"
 
 SUDO=""
 [[ $(id -u) -eq 0 ]] || SUDO="sudo"
@@ -34,29 +34,41 @@ if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
   apt_install nodejs npm
 fi
 
-cd "$dir"
-deps_hash() { { cat package.json; cat package-lock.json 2>/dev/null || true; } | sha256sum | cut -d' ' -f1; }
-want="$(deps_hash)"
-if [[ -d node_modules && -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
-  echo "install-browser-deps: up to date ($(/usr/bin/chromium --version 2>/dev/null || echo chromium))"
-  exit 0
-fi
-
-log="$(mktemp)"
-trap 'rm -f "$log"' EXIT
-if [[ -f package-lock.json ]]; then
-  cmd=(npm ci --no-audit --no-fund)
-else
-  cmd=(npm install --no-audit --no-fund)
-fi
-if ! "${cmd[@]}" >"$log" 2>&1; then
-  cat "$log" >&2
-  if grep -Eqi 'ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENETUNREACH|network|socket hang up' "$log"; then
-    echo "install-browser-deps: npm registry unreachable" >&2
-    exit 75
+# npm modules of the SDK (sdk/js) and of the dashboard (web/dash: esbuild, uPlot), each with
+# its own lock file and stamp.
+npm_deps() {
+  local dir="$1" stamp="$1/node_modules/.footfall-deps.sha256"
+  cd "$dir"
+  deps_hash() { { cat package.json; cat package-lock.json 2>/dev/null || true; } | sha256sum | cut -d' ' -f1; }
+  local want
+  want="$(deps_hash)"
+  if [[ -d node_modules && -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
+    echo "install-browser-deps: $dir up to date ($(/usr/bin/chromium --version 2>/dev/null || echo chromium))"
+    return 0
   fi
-  exit 1
-fi
-tail -n 3 "$log"
-deps_hash >"$stamp" # after install: a first `npm install` writes the lock file
-echo "install-browser-deps: installed into $dir/node_modules"
+  local log
+  log="$(mktemp)"
+  local cmd
+  if [[ -f package-lock.json ]]; then
+    cmd=(npm ci --no-audit --no-fund)
+  else
+    cmd=(npm install --no-audit --no-fund)
+  fi
+  if ! "${cmd[@]}" >"$log" 2>&1; then
+    cat "$log" >&2
+    if grep -Eqi 'ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENETUNREACH|network|socket hang up' "$log"; then
+      echo "install-browser-deps: npm registry unreachable" >&2
+      rm -f "$log"
+      exit 75
+    fi
+    rm -f "$log"
+    exit 1
+  fi
+  tail -n 3 "$log"
+  rm -f "$log"
+  deps_hash >"$stamp" # after install: a first `npm install` writes the lock file
+  echo "install-browser-deps: installed into $dir/node_modules"
+}
+
+npm_deps "$dir"
+npm_deps "$root/web/dash"

@@ -8,6 +8,7 @@ PKGS=(
   libmicrohttpd-dev libcurl4-openssl-dev libzstd-dev libxxhash-dev zlib1g-dev libssl-dev
   libcjson-dev libinih-dev lemon
   python3 nodejs npm curl ca-certificates
+  clickhouse-server clickhouse-client  # the oracle of tests/sql/run_diff.py (sql_diff)
 )
 
 missing=()

@@ -62,11 +62,12 @@ int ff_cmd_demo(int argc, char **argv)
            "  write key  %s\n"
            "  read key   %s\n"
            "  try        footfall log dump --data %s --from 0 --limit 5\n"
+           "  dashboard  %s/dash/  (sign in with the read key above)\n"
            "  shop       %s/demo/  (a demo shop instrumented with the browser SDK)\n"
            "  metrics    %s/metrics\n"
            "Simulated shop traffic at %.0f events/s. Ctrl-C stops.\n\n",
            ff_server_url(s), cfg.data, wkey, rkey, cfg.data, ff_server_url(s), ff_server_url(s),
-           cfg.rate);
+           ff_server_url(s), cfg.rate);
     fflush(stdout);
 
     demo_sim d = {0};

@@ -38,7 +38,8 @@ int ff_cmd_simulate(int argc, char **argv)
     int code, n_pos;
     if (!ff_cli_load(&cfg, FF_CMD_SIMULATE,
                      "footfall simulate --url URL --key KEY --rate N --duration S [--seed S] "
-                     "[--anomaly payment-failures]",
+                     "[--anomaly payment-failures [--anomaly-start S]] [--time-scale N "
+                     "--start-ago S]",
                      argc, argv, NULL, 0, &n_pos, &code))
         return code;
     if (!cfg.key[0]) {
@@ -55,6 +56,9 @@ int ff_cmd_simulate(int argc, char **argv)
         .seed = cfg.seed,
         .batch_size = (uint32_t)cfg.batch,
         .anomaly = cfg.anomaly[0] ? cfg.anomaly : NULL,
+        .anomaly_start_s = cfg.anomaly_start > 0 ? cfg.anomaly_start : -1,
+        .time_scale = cfg.time_scale,
+        .start_ago_s = cfg.start_ago,
         .stop = &t.stop,
     };
     pthread_t th;

@@ -19,6 +19,7 @@ int ff_cmd_simulate(int argc, char **argv);
 int ff_cmd_config(int argc, char **argv);
 int ff_cmd_store(int argc, char **argv);
 int ff_cmd_query(int argc, char **argv);
+int ff_cmd_import(int argc, char **argv);
 
 /* Load options for cmd; prints help (returns 0 via *exit_code) or errors. */
 bool ff_cli_load(ff_config *cfg, unsigned cmd, const char *usage, int argc, char **argv,

@@ -26,6 +26,7 @@ static void usage(FILE *out)
             "  log repair   cut the log at damaged records (after verify says where)\n"
             "  store verify check every part of the columnar store\n"
             "  query        run SQL over the stored events (ClickHouse dialect)\n"
+            "  import       load a file of events (NDJSON, Segment, Taobao CSV, access log)\n"
             "  config dump  print the effective configuration\n"
             "  config docs  print docs/options.md (generated from the option table)\n"
             "  version      print the version\n\n"
@@ -62,6 +63,8 @@ int main(int argc, char **argv)
         return ff_cmd_store(argc - 2, argv + 2);
     if (!strcmp(cmd, "query"))
         return ff_cmd_query(argc - 2, argv + 2);
+    if (!strcmp(cmd, "import"))
+        return ff_cmd_import(argc - 2, argv + 2);
     if (!strcmp(cmd, "config"))
         return ff_cmd_config(argc - 2, argv + 2);
     fprintf(stderr, "footfall: unknown command '%s'\n\n", cmd);

@@ -119,15 +119,39 @@ typedef enum ff_collect_call {
     FF_CALL_ALIAS,
 } ff_collect_call;
 
+/* An extra event-name alias for one request (see ff_collect_backfill). */
+typedef struct ff_collect_alias {
+    const char *from; /* name as sent (exact bytes) */
+    size_t from_len;
+    const char *to; /* canonical name stored in `event` */
+    size_t to_len;
+} ff_collect_alias;
+
+/* Backfill mode for one request: `footfall import` feeds historical events from
+ * files through the same decode as HTTP, with two differences.
+ *  - Event time is kept as given: no clamping to [min_ts_ms, received_at +
+ *    max_future_ms] and no clock-skew correction from sentAt (old events in a
+ *    file are a backfill, not a device with a wrong clock). Times before 1970
+ *    and unparsable ones are still flagged and replaced by received_at.
+ *  - aliases (n_aliases pairs, exact match, looked up before the vocabulary)
+ *    let an import map name events in its data set's own codes, e.g. Taobao
+ *    "pv" -> product_viewed; the sent name is kept as event_original.
+ * HTTP requests never set it (NULL). */
+typedef struct ff_collect_backfill {
+    const ff_collect_alias *aliases; /* borrowed for the decode call */
+    size_t n_aliases;
+} ff_collect_backfill;
+
 typedef struct ff_collect_req {
     ff_collect_call call;
     const char *content_type;     /* header value, NULL when absent */
     const char *content_encoding; /* header value, NULL when absent */
     const char *body;             /* as received (maybe gzip); not NUL-terminated */
     size_t body_len;
-    const char *peer_ip;    /* textual socket address (or a trusted X-Forwarded-For) */
-    const char *user_agent; /* header value, NULL when absent */
-    int64_t received_at_ms; /* server clock when the request arrived */
+    const char *peer_ip;                 /* textual socket address (or a trusted X-Forwarded-For) */
+    const char *user_agent;              /* header value, NULL when absent */
+    int64_t received_at_ms;              /* server clock when the request arrived */
+    const ff_collect_backfill *backfill; /* NULL (HTTP); set by `footfall import` only */
 } ff_collect_req;
 
 typedef struct ff_collect_out {

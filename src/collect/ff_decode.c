@@ -1319,7 +1319,16 @@ ff_rc ff_decode_event(ff_decode_req *r, const ff_json *item, uint32_t index)
     /* vocabulary */
     size_t canon_len = 0;
     const char *canon = NULL;
-    if (type == T_TRACK)
+    if (type == T_TRACK && r->req->backfill) {
+        const ff_collect_backfill *bf = r->req->backfill;
+        for (size_t i = 0; i < bf->n_aliases && !canon; i++)
+            if (bf->aliases[i].from_len == ev_len &&
+                memcmp(bf->aliases[i].from, ev_name, ev_len) == 0) {
+                canon = bf->aliases[i].to;
+                canon_len = bf->aliases[i].to_len;
+            }
+    }
+    if (type == T_TRACK && !canon)
         canon = ff_vocab_canonical(ev_name, ev_len, &canon_len);
     if (!canon) {
         canon = ev_name;
@@ -1449,6 +1458,11 @@ ff_rc ff_decode_event(ff_decode_req *r, const ff_json *item, uint32_t index)
                       o->min_ts_ms,
                       o->max_future_ms,
                       o->max_clock_skew_ms};
+    if (r->req->backfill) { /* import: keep historical times as given (ff_collect.h) */
+        tin.min_ts_ms = 0;
+        tin.max_future_ms = INT64_MAX / 4;
+        tin.max_clock_skew_ms = INT64_MAX / 4;
+    }
     ff_time_out tout;
     ff_time_resolve(&tin, &tout);
     if (tout.flags & FF_TS_ADJUSTED)

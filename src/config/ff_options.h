@@ -12,6 +12,9 @@
  * The config file is INI-style `name = value` lines (parsed by libinih);
  * section headers are ignored, `#`/`;` start comments. Unknown names are an
  * error everywhere, so a typo never silently keeps a default.
+ * A repeatable option (type list: --webhook, --rule) collects every occurrence
+ * within one source, in order; a higher-precedence source that gives it at all
+ * replaces the lower one's whole list. An empty value clears the list.
  *
  * INVARIANTS: a loaded ff_config is immutable; reload builds a new one.
  * THREADING: pure functions over caller-owned structs.
@@ -38,6 +41,7 @@ enum {
     FF_CMD_CONFIG = 1u << 5,
     FF_CMD_STORE = 1u << 6,
     FF_CMD_QUERY = 1u << 7,
+    FF_CMD_IMPORT = 1u << 8,
 };
 
 typedef enum ff_fsync_mode { FF_FSYNC_BATCH = 0, FF_FSYNC_INTERVAL = 1 } ff_fsync_mode;
@@ -73,6 +77,28 @@ typedef struct ff_config {
     uint64_t store_keep_days;
     uint64_t store_seal_ms;
     uint64_t store_merge_fanin;
+    /* stream processor (src/stream) */
+    uint64_t watermark_ms;
+    uint64_t lateness_ms;
+    uint64_t session_gap_min;
+    uint64_t abandon_min;
+    uint64_t stream_checkpoint_ms;
+    bool stream_derived;
+    /* alerts (src/alert) and rules/anomaly (src/stream) */
+    char webhook[4096];      /* repeatable: items separated by '\n' (ff_options_list_next) */
+    uint64_t webhook_format; /* 0 json, 1 slack */
+    uint64_t webhook_attempts;
+    uint64_t webhook_backoff_ms;
+    uint64_t webhook_timeout_s;
+    uint64_t alert_cooldown_s;
+    uint64_t alert_history;
+    char rule[16384];       /* repeatable: "NAME: SPEC" lines separated by '\n' */
+    uint64_t rule_defaults; /* 0 on, 1 off */
+    uint64_t rule_max_keys;
+    uint64_t anomaly_warmup_min;
+    double anomaly_threshold;
+    double anomaly_min_weight;
+    double anomaly_alpha;
     /* keys */
     uint64_t kind; /* ff_key_kind_opt */
     char name[128];
@@ -91,7 +117,15 @@ typedef struct ff_config {
     double duration;
     uint64_t seed;
     char anomaly[64];
+    double anomaly_start;
+    double time_scale;
+    double start_ago;
     uint64_t batch;
+    /* import */
+    uint64_t import_format; /* 0 auto, 1 ndjson, 2 segment, 3 csv */
+    char map[64];
+    bool keep_bots;
+    bool progress;
     bool help;
 } ff_config;
 
@@ -108,5 +142,9 @@ void ff_options_help(FILE *out, unsigned cmd);
 void ff_options_dump(FILE *out, const ff_config *cfg, unsigned cmd);
 /* docs/options.md, generated. */
 void ff_options_markdown(FILE *out);
+
+/* Iterate a repeatable option's value (items separated by '\n'): start with *pos = 0; returns
+ * false at the end, else the next non-empty item as item[0..*len). */
+bool ff_options_list_next(const char *list, size_t *pos, const char **item, size_t *len);
 
 #endif /* FF_OPTIONS_H */

@@ -1,8 +1,9 @@
 /* ff_assets.h -- static files compiled into the binary.
  *
- * WHAT: the browser SDK (/sdk/footfall.js) and the demo shop (/demo/...) are
- * embedded at build time by cmake/FFEmbed.cmake, so one binary is all there
- * is to deploy. The table ends with a zeroed row.
+ * WHAT: the browser SDK (/sdk/footfall.js), the demo shop (/demo/...) and the
+ * dashboard (/dash/: index.html, app.js, app.css from web/dash) are embedded at
+ * build time by cmake/FFEmbed.cmake, so one binary is all there is to deploy.
+ * The table ends with a zeroed row.
  *
  * OWNERSHIP: static, read-only data.
  */

@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "alert/ff_alert.h"
 #include "auth/ff_keys.h"
 #include "collect/ff_collect.h"
 #include "core/ff_arena.h"
@@ -29,6 +30,7 @@
 #include "http/ff_ratelimit.h"
 #include "sql/ff_sql_exec.h"
 #include "store/ff_store.h"
+#include "stream/ff_stream.h"
 
 #define ARENA_CHUNK_BYTES (256u * 1024)
 /* libmicrohttpd's per-connection pool holds the request line, the headers and
@@ -51,12 +53,19 @@ typedef enum route {
     R_METRICS,
     R_ASSET,
     R_QUERY,
+    R_LIVE,
+    R_LIVE_SNAPSHOT,
+    R_ALERTS,
 } route;
 
 struct ff_server {
     ff_config cfg;
     ff_evlog *log;
     ff_store *store;
+    ff_stream *stream;
+    ff_alerts *alerts;   /* alert state + webhooks (DATA/alerts) */
+    ff_rules *rules;     /* risk rules, run by the stream */
+    ff_anomaly *anomaly; /* minute baselines, run by the stream */
     ff_keys *keys;
     ff_collect *collect;
     ff_ratelimit *rl;
@@ -138,7 +147,14 @@ static route route_of(const char *url, ff_collect_call *call)
         return R_METRICS;
     if (!strcmp(url, "/v1/query") || !strcmp(url, "/v1/query/"))
         return R_QUERY;
-    if (!strncmp(url, "/sdk/", 5) || !strncmp(url, "/demo", 5))
+    if (!strcmp(url, "/v1/live") || !strcmp(url, "/v1/live/"))
+        return R_LIVE;
+    if (!strcmp(url, "/v1/live/snapshot"))
+        return R_LIVE_SNAPSHOT;
+    if (!strcmp(url, "/v1/alerts") || !strcmp(url, "/v1/alerts/"))
+        return R_ALERTS;
+    if (!strncmp(url, "/sdk/", 5) || !strncmp(url, "/demo", 5) || !strncmp(url, "/dash", 5) ||
+        !strcmp(url, "/"))
         return R_ASSET;
     return R_NONE;
 }
@@ -392,6 +408,10 @@ static enum MHD_Result handle_metrics(ff_server *s, struct MHD_Connection *c)
     ff_buf_printf(&b, "# TYPE footfall_uptime_seconds gauge\nfootfall_uptime_seconds %.3f\n",
                   (double)(ff_clock_now_ms() - s->started_ms) / 1e3);
     ff_collect_metrics(s->collect, &b);
+    if (s->stream)
+        ff_stream_metrics(s->stream, &b);
+    if (s->alerts)
+        ff_alerts_metrics(s->alerts, &b);
     ff_store_stats ss;
     ff_store_stats_get(s->store, &ss);
     ff_buf_printf(
@@ -426,8 +446,20 @@ static enum MHD_Result handle_health(ff_server *s, struct MHD_Connection *c)
     return respond(s, c, st.failed ? 503 : 200, "application/json", body, (size_t)n, NULL, false);
 }
 
+/* The dashboard's headers: no inline script or style, no framing, same-origin fetches only. */
+#define DASH_CSP                                                                                   \
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "              \
+    "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+
 static enum MHD_Result handle_asset(ff_server *s, struct MHD_Connection *c, const char *url)
 {
+    if (!strcmp(url, "/") || !strcmp(url, "/dash")) {
+        /* `/` opens the dashboard; /dash needs its slash for the page's relative URLs. */
+        static const char *const loc[] = {"Location", "/dash/", NULL};
+        return respond(s, c, 302, "text/plain; charset=utf-8", "see /dash/\n", 11, loc, false);
+    }
+    if (!strcmp(url, "/dash/"))
+        url = "/dash/index.html";
     if (!strcmp(url, "/demo") || !strcmp(url, "/demo/"))
         url = "/demo/index.html";
     if (!strcmp(url, "/demo/config.js")) {
@@ -453,8 +485,21 @@ static enum MHD_Result handle_asset(ff_server *s, struct MHD_Connection *c, cons
         const char *inm = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "If-None-Match");
         bool sdk = !strncmp(url, "/sdk/", 5);
         const char *cache = sdk ? "public, max-age=3600" : "public, max-age=60";
-        const char *const hdrs[] = {
+        const char *hdrs[12] = {
             "ETag", a->etag, "Cache-Control", cache, "Access-Control-Allow-Origin", "*", NULL};
+        if (!strncmp(url, "/dash/", 6)) {
+            /* index.html names app.js?v=<content hash>: those URLs never change meaning, so
+             * they are cached for a year; the page itself revalidates by ETag every time. */
+            bool versioned = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "v") != NULL &&
+                             strcmp(url, "/dash/index.html") != 0;
+            hdrs[3] = versioned ? "public, max-age=31536000, immutable" : "no-cache";
+            hdrs[4] = "Content-Security-Policy";
+            hdrs[5] = DASH_CSP;
+            hdrs[6] = "X-Frame-Options";
+            hdrs[7] = "DENY";
+            hdrs[8] = "Referrer-Policy";
+            hdrs[9] = "no-referrer";
+        }
         if (inm && strstr(inm, a->etag)) {
             struct MHD_Response *r = MHD_create_response_from_buffer(0, "", MHD_RESPMEM_PERSISTENT);
             for (int k = 0; hdrs[k]; k += 2)
@@ -479,6 +524,11 @@ static enum MHD_Result handle_asset(ff_server *s, struct MHD_Connection *c, cons
         return respond_error(s, c, 404, "sdk_not_built",
                              "this binary was built without the browser SDK (needs node and "
                              "scripts/install-node-deps.sh at build time)",
+                             NULL);
+    if (!strncmp(url, "/dash/", 6))
+        return respond_error(s, c, 404, "dashboard_not_built",
+                             "no such dashboard file (the dashboard is built with node and "
+                             "scripts/install-browser-deps.sh at build time)",
                              NULL);
     return respond_error(s, c, 404, "not_found", "no such file", NULL);
 }
@@ -575,6 +625,174 @@ static enum MHD_Result handle_query(ff_server *s, struct MHD_Connection *c, conn
     }
     ff_sql_result_free(res);
     ff_store_snapshot_release(s->store, &snap);
+    return ret;
+}
+
+/* ---- live metrics (docs/api.md, "Live metrics") ------------------------------ */
+
+/* A read (or admin) key from the Authorization header or, because EventSource cannot set
+ * headers, from ?key=. Returns true when allowed; otherwise *ret holds the answer. */
+static bool live_auth(ff_server *s, struct MHD_Connection *c, enum MHD_Result *ret)
+{
+    char key[256];
+    size_t kl = bearer_key(MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization"), key,
+                           sizeof key);
+    const char *qk = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "key");
+    if (!kl && qk && strlen(qk) < sizeof key) {
+        kl = strlen(qk);
+        memcpy(key, qk, kl + 1);
+    }
+    ff_key_kind kind;
+    if (!kl || ff_keys_check(s->keys, key, kl, &kind) != FF_OK) {
+        atomic_fetch_add(&s->n_auth_failed, 1);
+        *ret = respond_error(s, c, 401, "unauthorized",
+                             "a valid read key is required: Authorization: Bearer KEY (or ?key=)",
+                             NULL);
+        return false;
+    }
+    if (kind == FF_KEY_WRITE) {
+        atomic_fetch_add(&s->n_auth_failed, 1);
+        *ret = respond_error(s, c, 403, "wrong_key_kind",
+                             "write keys can only send events: use a read key", NULL);
+        return false;
+    }
+    return true;
+}
+
+static enum MHD_Result handle_live_snapshot(ff_server *s, struct MHD_Connection *c)
+{
+    enum MHD_Result ret;
+    if (!live_auth(s, c, &ret))
+        return ret;
+    ff_buf b;
+    ff_buf_init(&b, (size_t)64 << 20);
+    ff_err err = {0};
+    if (ff_stream_snapshot_json(s->stream, &b, NULL, &err) != FF_OK)
+        ret = respond_error(s, c, 503, "stream_unavailable", err.msg, NULL);
+    else
+        ret = respond(s, c, 200, "application/json", b.data, b.len, NULL, true);
+    ff_buf_fini(&b);
+    return ret;
+}
+
+/* GET /v1/alerts (read key): firing and resolved alerts with evidence, the rules and the
+ * anomaly detector's parameters in force, webhook delivery counters. */
+static enum MHD_Result handle_alerts(ff_server *s, struct MHD_Connection *c)
+{
+    enum MHD_Result ret;
+    if (!live_auth(s, c, &ret))
+        return ret;
+    ff_buf b;
+    ff_buf_init(&b, (size_t)64 << 20);
+    ff_err err = {0};
+    if (!s->alerts || ff_alerts_json(s->alerts, &b, &err) != FF_OK)
+        ret =
+            respond_error(s, c, 503, "alerts_unavailable", s->alerts ? err.msg : "no alerts", NULL);
+    else
+        ret = respond(s, c, 200, "application/json", b.data, b.len, NULL, true);
+    ff_buf_fini(&b);
+    return ret;
+}
+
+/* One SSE connection: a snapshot, then every delta; a resync (fell behind the delta ring)
+ * sends a fresh snapshot. Runs in the connection's own thread, so it may block. */
+typedef struct live_conn {
+    ff_stream *stream;
+    ff_buf out;
+    size_t pos;
+    uint64_t seq;
+    uint64_t last_send_ns;
+    bool need_snapshot;
+} live_conn;
+
+#define LIVE_PING_NS (15ull * 1000000000ull)
+
+static void live_event(live_conn *lc, const char *name, const ff_buf *json)
+{
+    ff_buf_printf(&lc->out, "id: %" PRIu64 "\nevent: %s\ndata: ", lc->seq, name);
+    ff_buf_add(&lc->out, json->data, json->len);
+    ff_buf_adds(&lc->out, "\n\n");
+}
+
+static ssize_t live_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    live_conn *lc = cls;
+    (void)pos;
+    for (;;) {
+        if (lc->pos < lc->out.len) {
+            size_t n = lc->out.len - lc->pos;
+            if (n > max)
+                n = max;
+            memcpy(buf, lc->out.data + lc->pos, n);
+            lc->pos += n;
+            lc->last_send_ns = ff_clock_mono_ns();
+            return (ssize_t)n;
+        }
+        ff_buf_reset(&lc->out);
+        lc->pos = 0;
+        ff_buf json;
+        ff_buf_init(&json, (size_t)64 << 20);
+        if (lc->need_snapshot) {
+            lc->need_snapshot = false;
+            if (ff_stream_snapshot_json(lc->stream, &json, &lc->seq, NULL) != FF_OK) {
+                ff_buf_fini(&json);
+                return MHD_CONTENT_READER_END_WITH_ERROR;
+            }
+            live_event(lc, "snapshot", &json);
+            ff_buf_fini(&json);
+            continue;
+        }
+        uint64_t seq = 0;
+        ff_rc rc = ff_stream_live_next(lc->stream, lc->seq, 1000, &json, &seq);
+        if (rc == FF_OK) {
+            lc->seq = seq;
+            live_event(lc, "delta", &json);
+        } else if (rc == FF_ENOTFOUND) {
+            lc->need_snapshot = true;
+        } else if (rc == FF_EAGAIN) {
+            if (ff_clock_mono_ns() - lc->last_send_ns >= LIVE_PING_NS)
+                ff_buf_adds(&lc->out, ": ping\n\n");
+        } else {
+            ff_buf_fini(&json);
+            return MHD_CONTENT_READER_END_OF_STREAM; /* shutting down */
+        }
+        ff_buf_fini(&json);
+    }
+}
+
+static void live_free(void *cls)
+{
+    live_conn *lc = cls;
+    ff_buf_fini(&lc->out);
+    ff_free(lc);
+}
+
+static enum MHD_Result handle_live(ff_server *s, struct MHD_Connection *c)
+{
+    enum MHD_Result ret;
+    if (!live_auth(s, c, &ret))
+        return ret;
+    live_conn *lc = ff_calloc(1, sizeof *lc);
+    if (!lc)
+        return respond_error(s, c, 503, "overloaded", "out of memory", NULL);
+    lc->stream = s->stream;
+    lc->need_snapshot = true; /* also on reconnect with Last-Event-ID: resynchronise */
+    lc->last_send_ns = ff_clock_mono_ns();
+    ff_buf_init(&lc->out, (size_t)64 << 20);
+    struct MHD_Response *r =
+        MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024, live_read, lc, live_free);
+    if (!r) {
+        live_free(lc);
+        return MHD_NO;
+    }
+    MHD_add_response_header(r, "Content-Type", "text/event-stream");
+    MHD_add_response_header(r, "Cache-Control", "no-store");
+    MHD_add_response_header(r, "X-Accel-Buffering", "no");
+    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+    add_cors(s, c, r);
+    ret = MHD_queue_response(c, 200, r);
+    MHD_destroy_response(r);
+    count_status(s, 200);
     return ret;
 }
 
@@ -787,6 +1005,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         case R_HEALTH:
         case R_METRICS:
         case R_ASSET:
+        case R_LIVE:
+        case R_LIVE_SNAPSHOT:
+        case R_ALERTS:
             if (strcmp(method, "GET") && strcmp(method, "HEAD")) {
                 static const char *const allow[] = {"Allow", "GET, HEAD", NULL};
                 k->responded = true;
@@ -895,6 +1116,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         return handle_asset(s, c, url);
     case R_QUERY:
         return handle_query(s, c, k);
+    case R_LIVE:
+        return handle_live(s, c);
+    case R_LIVE_SNAPSHOT:
+        return handle_live_snapshot(s, c);
+    case R_ALERTS:
+        return handle_alerts(s, c);
     case R_INGEST: {
         enum MHD_Result r = handle_ingest(s, c, k);
         observe_latency(s, ff_clock_mono_ns() - k->start_ns);
@@ -1002,6 +1229,79 @@ static void seed_dedupe(ff_server *s)
            (double)(ff_clock_mono_ns() - t0) / 1e6);
 }
 
+/* Alerts (DATA/alerts), rules and the anomaly detector from the options; the stream runs the
+ * last two and reports to the first. */
+static ff_rc open_alerts(ff_server *s, const ff_config *cfg, ff_err *err)
+{
+    enum { MAX_ITEMS = 256 };
+    char hooks_copy[sizeof cfg->webhook], rules_copy[sizeof cfg->rule]; /* both are copied */
+    const char *hooks[MAX_ITEMS], *rules[MAX_ITEMS];
+    size_t n_hooks = 0, n_rules = 0, pos = 0, len, off = 0;
+    const char *it;
+    while (n_hooks < MAX_ITEMS && ff_options_list_next(cfg->webhook, &pos, &it, &len)) {
+        memcpy(hooks_copy + off, it, len); /* items are shorter than the list: they fit */
+        hooks_copy[off + len] = 0;
+        hooks[n_hooks++] = hooks_copy + off;
+        off += len + 1;
+    }
+    pos = off = 0;
+    while (n_rules < MAX_ITEMS && ff_options_list_next(cfg->rule, &pos, &it, &len)) {
+        memcpy(rules_copy + off, it, len);
+        rules_copy[off + len] = 0;
+        rules[n_rules++] = rules_copy + off;
+        off += len + 1;
+    }
+    char dir[1100];
+    snprintf(dir, sizeof dir, "%s/alerts", cfg->data);
+    ff_alerts_opts ao = {
+        .dir = dir,
+        .webhooks = hooks,
+        .n_webhooks = n_hooks,
+        .webhook_format = cfg->webhook_format == 1 ? "slack" : "json",
+        .cooldown_ms = cfg->alert_cooldown_s ? (int64_t)cfg->alert_cooldown_s * 1000 : -1,
+        .history_max = (size_t)cfg->alert_history,
+        .max_attempts = (int)cfg->webhook_attempts,
+        .backoff_base_ms = (int64_t)cfg->webhook_backoff_ms,
+        .timeout_ms = (int64_t)cfg->webhook_timeout_s * 1000,
+    };
+    ff_rc rc = ff_alerts_open(&ao, &s->alerts, err);
+    if (rc)
+        return rc;
+    ff_rules_cfg rc_cfg = {
+        .rules = rules,
+        .n_rules = n_rules,
+        .no_defaults = cfg->rule_defaults == 1,
+        .max_keys = (size_t)cfg->rule_max_keys,
+    };
+    rc = ff_rules_new(&rc_cfg, &s->rules, err);
+    if (rc)
+        return rc;
+    ff_anomaly_opts an = {
+        .alpha = cfg->anomaly_alpha,
+        .warmup_minutes = (int)cfg->anomaly_warmup_min,
+        .threshold = cfg->anomaly_threshold,
+        .min_weight = cfg->anomaly_min_weight,
+    };
+    rc = ff_anomaly_new(&an, &s->anomaly, err);
+    if (rc)
+        return rc;
+    /* GET /v1/alerts shows the rules and the detector in force */
+    ff_buf b;
+    ff_buf_init(&b, 1u << 20);
+    ff_buf_adds(&b, "{\"rules\":");
+    rc = ff_rules_json(s->rules, &b, err);
+    ff_buf_adds(&b, ",\"anomaly\":");
+    if (rc == FF_OK)
+        rc = ff_anomaly_json(s->anomaly, &b, err);
+    ff_buf_addc(&b, '}');
+    if (rc == FF_OK)
+        rc = ff_alerts_set_rules_json(s->alerts, b.data, err);
+    ff_buf_fini(&b);
+    FF_LOG(FF_LOG_INFO, "alert", "alerts: %zu webhook(s), %zu configured rule(s)%s", n_hooks,
+           n_rules, cfg->rule_defaults == 1 ? "" : " + defaults");
+    return rc;
+}
+
 ff_rc ff_server_open(const ff_config *cfg, ff_server **out, ff_err *err)
 {
     *out = NULL;
@@ -1056,6 +1356,33 @@ ff_rc ff_server_open(const ff_config *cfg, ff_server **out, ff_err *err)
     rc = ff_store_start(s->store, err);
     if (rc)
         goto fail;
+    rc = open_alerts(s, cfg, err);
+    if (rc)
+        goto fail;
+    char streamdir[1100];
+    snprintf(streamdir, sizeof streamdir, "%s/stream", cfg->data);
+    ff_stream_opts sto = {
+        .dir = streamdir,
+        .log = s->log,
+        .rules = s->rules,
+        .anomaly = s->anomaly,
+        .sink = ff_alerts_sink,
+        .sink_ctx = s->alerts,
+        .watermark_ms = cfg->watermark_ms ? (int64_t)cfg->watermark_ms : -1,
+        .lateness_ms = cfg->lateness_ms ? (int64_t)cfg->lateness_ms : -1,
+        .session_gap_ms = (int64_t)cfg->session_gap_min * 60000,
+        .abandon_ms = (int64_t)cfg->abandon_min * 60000,
+        .checkpoint_ms = (uint32_t)cfg->stream_checkpoint_ms,
+        .dedupe_window_ms = (int64_t)cfg->dedupe_hours * 3600 * 1000,
+        .dedupe_max_ids = cfg->dedupe_capacity,
+        .no_derived = !cfg->stream_derived,
+    };
+    rc = ff_stream_open(&sto, &s->stream, err);
+    if (rc)
+        goto fail;
+    rc = ff_stream_start(s->stream, err);
+    if (rc)
+        goto fail;
     seed_dedupe(s);
     if (cfg->rate_limit) {
         rc = ff_ratelimit_new((double)cfg->rate_limit, (double)cfg->rate_limit * 2, &s->rl, err);
@@ -1089,10 +1416,21 @@ void ff_server_close(ff_server *s)
 {
     if (!s)
         return;
+    if (s->stream)
+        ff_stream_live_shutdown(s->stream); /* SSE connections end, so MHD can stop */
     if (s->mhd)
         MHD_stop_daemon(s->mhd);
     if (s->listen_fd >= 0)
         close(s->listen_fd);
+    if (s->stream) {
+        ff_err err = {0};
+        if (ff_stream_stop(s->stream, &err) != FF_OK)
+            FF_LOG(FF_LOG_ERROR, "http", "stream stop: %s", err.msg);
+        ff_stream_close(s->stream); /* appends to the log: before the log closes */
+    }
+    ff_alerts_close(s->alerts); /* after the stream: it reports to the alerts */
+    ff_rules_free(s->rules);
+    ff_anomaly_free(s->anomaly);
     if (s->store) {
         ff_err err = {0};
         if (ff_store_stop(s->store, &err) != FF_OK)

@@ -58,6 +58,8 @@ typedef struct sender {
     uint64_t last_tick_ns;
     uint64_t n_generated;
     int64_t last_ts_ms;
+    int64_t replay_wall0_ms; /* replay clock origin (opts time_scale): wall and event time */
+    int64_t replay_ev0_ms;
     bool ever_answered; /* some attempt got an HTTP status */
     char curl_err[CURL_ERROR_SIZE];
     ff_sim_stats st;
@@ -153,6 +155,10 @@ static ff_rc validate(const ff_sim_opts *o, ff_sim_anomaly *anomaly, ff_err *err
         return FF_ERR_SET(err, FF_EINVAL, "sim: bad anomaly start");
     if (o->max_attempts > 100)
         return FF_ERR_SET(err, FF_EINVAL, "sim: max_attempts must be <= 100");
+    if (!(o->time_scale >= 0) || o->time_scale > 1e6)
+        return FF_ERR_SET(err, FF_EINVAL, "sim: time scale must be in [0, 1e6]");
+    if (!(o->start_ago_s >= 0) || o->start_ago_s > 366.0 * 86400)
+        return FF_ERR_SET(err, FF_EINVAL, "sim: start-ago must be between 0 and 366 days");
     if (ff_sim_anomaly_parse(o->anomaly, anomaly) != FF_OK)
         return FF_ERR_SET(err, FF_EINVAL, "sim: unknown anomaly \"%s\" (known: payment-failures)",
                           o->anomaly);
@@ -259,9 +265,20 @@ static void teardown(sender *s)
 /* Build a batch of up to n events into s->body; returns how many it holds.
  * Timestamps are spread over the time since the previous batch, as if each
  * event had happened when its token arrived. */
+/* Event time now: the wall clock, or the replay clock (see ff_sim_opts.time_scale). */
+static int64_t event_now_ms(const sender *s, int64_t wall_ms)
+{
+    double scale = s->o->time_scale > 0 ? s->o->time_scale : 1;
+    if (scale == 1 && s->replay_ev0_ms == s->replay_wall0_ms)
+        return wall_ms;
+    double ev = (double)s->replay_ev0_ms + (double)(wall_ms - s->replay_wall0_ms) * scale;
+    return ev > (double)wall_ms ? wall_ms : (int64_t)ev;
+}
+
 static ff_rc build_batch(sender *s, uint32_t n, uint32_t *n_built)
 {
-    int64_t now_ms = ff_clock_now_ms();
+    int64_t wall_ms = ff_clock_now_ms();
+    int64_t now_ms = event_now_ms(s, wall_ms);
     if (now_ms < s->last_ts_ms)
         now_ms = s->last_ts_ms; /* wall clock stepped back: do not go back in time */
     int64_t span = now_ms - s->last_ts_ms;
@@ -279,7 +296,7 @@ static ff_rc build_batch(sender *s, uint32_t n, uint32_t *n_built)
     }
     s->last_ts_ms = now_ms;
     char ts[32];
-    ff_clock_format_rfc3339(now_ms, ts);
+    ff_clock_format_rfc3339(wall_ms, ts);
     if (rc == FF_OK)
         rc = ff_buf_printf(&s->body, "],\"sentAt\":\"%s\"}", ts);
     s->n_generated += k;
@@ -443,7 +460,9 @@ ff_rc ff_sim_run(const ff_sim_opts *opts, ff_sim_tick_fn on_tick, void *ud, ff_s
 
     s.t_start_ns = ff_clock_mono_ns();
     s.last_tick_ns = s.t_start_ns;
-    s.last_ts_ms = ff_clock_now_ms();
+    s.replay_wall0_ms = ff_clock_now_ms();
+    s.replay_ev0_ms = s.replay_wall0_ms - (int64_t)(opts->start_ago_s * 1000.0);
+    s.last_ts_ms = s.replay_ev0_ms;
     uint64_t dur_ns = (uint64_t)(opts->duration_s * 1e9);
     uint64_t last_fill = s.t_start_ns, last_send = s.t_start_ns;
     double tokens = 0;

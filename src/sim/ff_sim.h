@@ -160,6 +160,12 @@ typedef struct ff_sim_opts {
     uint32_t max_attempts;       /* per batch; 0 = FF_SIM_DEFAULT_MAX_ATTEMPTS */
     uint32_t retry_base_ms;      /* first backoff; 0 = FF_SIM_DEFAULT_RETRY_BASE_MS */
     volatile sig_atomic_t *stop; /* may be NULL; non-zero ends the run */
+    /* Replay clock: event times start start_ago_s seconds in the past and advance time_scale
+     * times faster than the wall clock until they catch up with it, then in real time (never
+     * in the future). sentAt stays the wall clock, so the collector keeps the times. The
+     * anomaly start counts in event time. 0/0 = the wall clock. */
+    double time_scale;  /* 0 = 1 */
+    double start_ago_s; /* 0 = now */
 } ff_sim_opts;
 
 /* Counts of one run. Every generated event ends up in exactly one of

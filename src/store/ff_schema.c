@@ -2,6 +2,7 @@
 #include "store/ff_schema.h"
 
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -48,10 +49,25 @@ const ff_col_def *ff_schema_col(ff_col c)
     return &cols[c];
 }
 
-int ff_schema_find(const char *name, size_t len)
+static uint8_t name_len[FF_COL_COUNT];
+static pthread_once_t name_len_once = PTHREAD_ONCE_INIT;
+
+static void init_name_len(void)
 {
     for (int c = 0; c < FF_COL_COUNT; c++)
-        if (strlen(cols[c].name) == len && memcmp(cols[c].name, name, len) == 0)
+        name_len[c] = (uint8_t)strlen(cols[c].name);
+}
+
+int ff_schema_find(const char *name, size_t len)
+{
+    /* Called for every member of every record the store and the stream processor read:
+     * compare the first byte and the length (no strlen) before the bytes. */
+    pthread_once(&name_len_once, init_name_len);
+    if (!len)
+        return -1;
+    for (int c = 0; c < FF_COL_COUNT; c++)
+        if (name_len[c] == len && cols[c].name[0] == name[0] &&
+            memcmp(cols[c].name, name, len) == 0)
             return c;
     return -1;
 }

@@ -116,7 +116,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                           "198.51.100.23",
                           (mode & 32) ? "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/126.0"
                                       : NULL,
-                          1750000000000LL};
+                          1750000000000LL,
+                          NULL};
     ff_arena arena;
     ff_arena_init(&arena, 64 * 1024, 256u * 1024 * 1024);
     ff_collect_out out;

@@ -87,7 +87,7 @@ static int decode_full(ff_collect *c, run *r, ff_collect_call call, const char *
 {
     ff_arena_init(&r->arena, 64 * 1024, 512u * 1024 * 1024);
     ff_arena_init(&r->rec_arena, 0, 0);
-    ff_collect_req req = {call, ct, ce, body, len, "203.0.113.77", ua, RCV};
+    ff_collect_req req = {call, ct, ce, body, len, "203.0.113.77", ua, RCV, NULL};
     ff_collect_out_init(&r->out);
     ff_rc rc = ff_collect_decode(c, &req, &r->arena, &r->out);
     FF_CHECK_EQ(rc, FF_OK);
@@ -887,7 +887,7 @@ static void *race(void *arg)
             ff_arena_init(&a, 0, 0);
             ff_collect_out out;
             ff_collect_out_init(&out);
-            ff_collect_req req = {FF_CALL_BATCH, J, NULL, body, (size_t)n, NULL, NULL, RCV};
+            ff_collect_req req = {FF_CALL_BATCH, J, NULL, body, (size_t)n, NULL, NULL, RCV, NULL};
             if (ff_collect_decode(rc->c, &req, &a, &out) != FF_OK)
                 abort();
             bool ok = ((round + attempt + rc->seed) % 3) != 0; /* some appends fail */

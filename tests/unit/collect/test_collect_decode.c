@@ -35,7 +35,7 @@ static void run(ff_collect *c, res *r, ff_collect_call call, const char *body, c
 {
     memset(r->recs, 0, sizeof r->recs);
     ff_arena_init(&r->arena, 0, 0);
-    ff_collect_req req = {call, "text/plain", NULL, body, strlen(body), peer, ua, RCV};
+    ff_collect_req req = {call, "text/plain", NULL, body, strlen(body), peer, ua, RCV, NULL};
     ff_collect_out_init(&r->out);
     FF_CHECK_EQ(ff_collect_decode(c, &req, &r->arena, &r->out), FF_OK);
     size_t off = 0;
@@ -333,7 +333,7 @@ static void test_alloc_failures(void)
         ff_collect_out out;
         ff_collect_out_init(&out);
         ff_collect_req req = {
-            FF_CALL_BATCH, "application/json", NULL, b, strlen(b), NULL, NULL, RCV};
+            FF_CALL_BATCH, "application/json", NULL, b, strlen(b), NULL, NULL, RCV, NULL};
         ff_mem_fail_after(n);
         ff_rc rc = ff_collect_decode(c, &req, &a, &out);
         ff_mem_fail_after(0);

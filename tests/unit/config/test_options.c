@@ -110,11 +110,45 @@ static void test_help_and_docs(void)
     free(buf);
 }
 
+/* Repeatable options: every occurrence within a source is kept in order; a higher source
+ * replaces the whole list; ff_options_list_next walks it. */
+static void test_repeatable(void)
+{
+    char path[] = "/tmp/ff_test_opts_XXXXXX";
+    int fd = mkstemp(path);
+    FILE *f = fdopen(fd, "w");
+    fprintf(f, "webhook = http://a.example/1\nwebhook = http://a.example/2\n"
+               "rule = r1: event=x by=user_id count>=2 window=1m\n");
+    fclose(f);
+    char *a1[] = {"--config", path};
+    ff_config c;
+    ff_err err = {0};
+    FF_CHECK_EQ(load(&c, FF_CMD_SERVE, 2, a1, &err), FF_OK);
+    FF_CHECK_STR(c.webhook, "http://a.example/1\nhttp://a.example/2");
+    const char *it;
+    size_t pos = 0, il, n = 0;
+    while (ff_options_list_next(c.webhook, &pos, &it, &il))
+        n++;
+    FF_CHECK_EQ(n, 2);
+    pos = 0;
+    FF_CHECK(ff_options_list_next(c.rule, &pos, &it, &il));
+    FF_CHECK_EQ(il, strlen("r1: event=x by=user_id count>=2 window=1m"));
+    char *a2[] = {"--config", path, "--webhook", "http://b/1", "--webhook=http://b/2"};
+    FF_CHECK_EQ(load(&c, FF_CMD_SERVE, 5, a2, &err), FF_OK);
+    FF_CHECK_STR(c.webhook, "http://b/1\nhttp://b/2"); /* flags replace the file's list */
+    FF_CHECK(strncmp(c.rule, "r1:", 3) == 0);          /* untouched by flags */
+    char *a3[] = {"--config", path, "--webhook", ""};
+    FF_CHECK_EQ(load(&c, FF_CMD_SERVE, 4, a3, &err), FF_OK);
+    FF_CHECK_STR(c.webhook, "");
+    unlink(path);
+}
+
 int main(void)
 {
     FF_RUN(test_defaults);
     FF_RUN(test_precedence);
     FF_RUN(test_errors);
+    FF_RUN(test_repeatable);
     FF_RUN(test_help_and_docs);
     FF_DONE();
 }

@@ -711,6 +711,8 @@ typedef struct srv {
     char path[128];
     strset ids;     /* messageIds of 2xx-answered batches */
     uint64_t n_ids; /* ids.n, kept by srv_stop */
+    /* event timestamps and sentAt seen (ms) */
+    int64_t ts_min, ts_max, sent_max;
 } srv;
 
 static const char *hdr_find(const char *h, size_t hlen, const char *name, size_t *vlen)
@@ -830,6 +832,17 @@ static void srv_handle(srv *s, int fd, const char *h, size_t hlen, const char *b
     s->n_2xx++;
     for (ff_json *m = batch ? batch->child : NULL; m; m = m->next) {
         const char *id = jstr(m, "messageId");
+        const char *tss = jstr(m, "timestamp");
+        int64_t tms;
+        if (tss && ff_clock_parse_rfc3339(tss, strlen(tss), &tms)) {
+            if (!s->ts_min || tms < s->ts_min)
+                s->ts_min = tms;
+            if (tms > s->ts_max)
+                s->ts_max = tms;
+        }
+        const char *sent = jstr(root, "sentAt");
+        if (sent && ff_clock_parse_rfc3339(sent, strlen(sent), &tms) && tms > s->sent_max)
+            s->sent_max = tms;
         bool added = false;
         if (id)
             strset_put(&s->ids, id, strlen(id), &added);
@@ -1226,6 +1239,49 @@ static void test_send_anomaly(void)
     FF_CHECK(st.gen.n_payment_failures * 10 > pay * 4); /* > 40%, normally 5% */
 }
 
+/* Replay clock: 1.5 s of wall time at 600x starting an hour ago covers 15 minutes of event
+ * time, all in the past; sentAt stays the wall clock. */
+static void test_send_replay_clock(void)
+{
+    srv s = {.mode = SRV_ACCEPTED};
+    if (!srv_start(&s)) {
+        FF_CHECK(0);
+        return;
+    }
+    int64_t wall0 = ff_clock_now_ms();
+    ff_sim_opts o = {.url = srv_url(&s),
+                     .rate = 400,
+                     .duration_s = 1.5,
+                     .seed = 15,
+                     .time_scale = 600,
+                     .start_ago_s = 3600};
+    ff_sim_stats st;
+    FF_CHECK_EQ(ff_sim_run(&o, NULL, NULL, &st, NULL), FF_OK);
+    int64_t wall1 = ff_clock_now_ms();
+    srv_stop(&s);
+    FF_CHECK(st.n_sent > 100);
+    FF_CHECK(s.ts_min >= wall0 - 3600 * 1000 - 1000 && s.ts_min < wall0 - 3500 * 1000);
+    int64_t span = s.ts_max - s.ts_min;
+    FF_CHECK(span > 600 * 1000 && span < 1200 * 1000); /* about 900 s of event time */
+    FF_CHECK(s.ts_max < wall1 - 2000 * 1000);          /* still well in the past */
+    FF_CHECK(s.sent_max >= wall0 && s.sent_max <= wall1);
+    /* a replay clock never runs into the future: an hour at 1e6x catches up at once */
+    srv s2 = {.mode = SRV_ACCEPTED};
+    FF_VERIFY(srv_start(&s2));
+    o = (ff_sim_opts){.url = srv_url(&s2),
+                      .rate = 400,
+                      .duration_s = 1.2,
+                      .seed = 16,
+                      .time_scale = 1e6,
+                      .start_ago_s = 3600};
+    FF_CHECK_EQ(ff_sim_run(&o, NULL, NULL, &st, NULL), FF_OK);
+    wall1 = ff_clock_now_ms();
+    srv_stop(&s2);
+    FF_CHECK(s2.ts_max <= wall1 && s2.ts_max > wall1 - 5000);
+    ff_sim_opts bad = {.url = "http://127.0.0.1:1", .rate = 1, .time_scale = -1};
+    FF_CHECK_EQ(ff_sim_run(&bad, NULL, NULL, NULL, NULL), FF_EINVAL);
+}
+
 int main(void)
 {
     ff_arena_init(&g.arena, 1 << 16, 64u << 20);
@@ -1243,6 +1299,7 @@ int main(void)
     FF_RUN(test_send_auth_and_unreachable);
     FF_RUN(test_send_stop_and_duration);
     FF_RUN(test_send_anomaly);
+    FF_RUN(test_send_replay_clock);
     ff_arena_fini(&g.arena);
     FF_DONE();
 }

@@ -1,0 +1,276 @@
+// Browser test: the live dashboard (/dash/) in headless Chromium against a real `footfall serve`
+// fed by `footfall simulate` and by batches this test sends with known answers.
+//   - `/` redirects to /dash/; /dash/ has a strict CSP and cache headers;
+//   - a bad key (401) and a write key (403) are refused with a clear message; a read key signs in;
+//   - Live: the "events today" counter rises while the simulator runs, and once it stops the
+//     figures shown equal what /v1/query answers for the same window;
+//   - Funnels: exactly the step counts of a small data set (historical-but-recent timestamps),
+//     also with a property filter on a step;
+//   - hostile strings (<script>, <img onerror>, javascript:, RTL override) show as text, and no
+//     script runs (dialog / pageerror / CSP-violation listeners);
+//   - SQL console: runs a query and shows its rows;
+//   - screenshots of every page (desktop, phone, dark) into <build>/screenshots/.
+//
+//   node tests/browser/dashboard.mjs        (FOOTFALL_BIN)
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { run, startFootfall, launchBrowser, waitFor, FOOTFALL_BIN } from './lib.mjs';
+
+const SHOTS = process.env.FF_SCREENSHOTS || join(dirname(FOOTFALL_BIN), 'screenshots');
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const NOT_DERIVED = "event NOT IN ('session_ended', 'cart_abandoned', 'checkout_abandoned')";
+
+// Funnel data set: product_viewed -> product_added -> checkout_started -> order_completed,
+// window 60 min. Expected people per step: 7, 4, 3, 2.
+const F = [
+  ['f-u1', [['product_viewed', 0], ['product_added', 1, 'Shoes'], ['checkout_started', 2], ['order_completed', 3]]],
+  ['f-u2', [['product_viewed', 0], ['product_added', 1, 'Books'], ['checkout_started', 5]]],
+  ['f-u3', [['product_viewed', 0], ['product_added', 2, 'Books']]],
+  ['f-u4', [['product_viewed', 0]]],
+  ['f-u5', [['product_viewed', 0], ['product_added', 120, 'Shoes']]], // add outside the 60 min window
+  ['f-u6', [['product_added', 0, 'Shoes'], ['product_viewed', 1]]], // wrong order
+  ['f-u7', [['order_completed', 0]]], // never entered
+  ['f-u8', [['product_viewed', 0], ['product_viewed', 1], ['product_added', 2, 'Shoes'], ['checkout_started', 3], ['order_completed', 4]]],
+];
+const EXPECT = [7, 4, 3, 2];
+const EXPECT_SHOES = [7, 2]; // product_viewed -> product_added where category = Shoes (u1, u8; u5 late, u6 wrong order)
+
+const HOSTILE = {
+  event: '<img src=x onerror=alert(1)>',
+  user: '<script>alert(2)</script>\u202Eevil',
+  search: '"><svg onload=alert(3)>',
+  note: 'javascript:alert(4)',
+};
+
+function key(dir, kind) {
+  return execFileSync(FOOTFALL_BIN, ['keys', 'create', '--data', dir, '--kind', kind], { encoding: 'utf8', timeout: 15000 }).trim().split(/\s+/)[0];
+}
+
+run('dashboard', 240000, async (t, cleanup) => {
+  mkdirSync(SHOTS, { recursive: true });
+  const ff = await startFootfall();
+  cleanup(() => ff.stop());
+  const readKey = key(ff.dir, 'read');
+  const q = async (sql) => {
+    const r = await fetch(ff.url + '/v1/query', { method: 'POST', headers: { Authorization: 'Bearer ' + readKey }, body: sql });
+    if (!r.ok) throw new Error(`query ${r.status}: ${await r.text()}`);
+    return (await r.json()).data;
+  };
+  const batch = async (msgs) => {
+    const r = await fetch(ff.url + '/v1/batch', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ batch: msgs, writeKey: ff.key, sentAt: new Date().toISOString() }) });
+    const j = await r.json();
+    if (r.status !== 200 || j.accepted !== msgs.length) throw new Error('batch not stored: ' + JSON.stringify(j));
+  };
+
+  // ---- headers (no browser) ----
+  const root = await fetch(ff.url + '/', { redirect: 'manual' });
+  t.check(root.status === 302 && root.headers.get('location') === '/dash/', 'GET / redirects to /dash/', `${root.status} ${root.headers.get('location')}`);
+  const idx = await fetch(ff.url + '/dash/');
+  const html = await idx.text();
+  const csp = idx.headers.get('content-security-policy') || '';
+  t.check(idx.status === 200 && /script-src 'self'/.test(csp) && !/unsafe-inline|unsafe-eval/.test(csp) && /default-src 'none'/.test(csp), 'GET /dash/: strict Content-Security-Policy', csp);
+  t.check(!/<script>|<script(?![^>]*\bsrc=)[^>]*>/i.test(html) && !/\son\w+=/i.test(html) && !/style=/.test(html), 'index.html has no inline script, handler or style');
+  t.check(idx.headers.get('cache-control') === 'no-cache' && !!idx.headers.get('etag'), 'index.html: Cache-Control no-cache + ETag', idx.headers.get('cache-control'));
+  const js = /src="(app\.js\?v=[0-9a-f]+)"/.exec(html);
+  const jsr = js && (await fetch(ff.url + '/dash/' + js[1]));
+  t.check(!!jsr && jsr.status === 200 && /immutable/.test(jsr.headers.get('cache-control') || '') && /javascript/.test(jsr.headers.get('content-type') || ''), 'app.js?v=<hash> is cached immutable', jsr && jsr.headers.get('cache-control'));
+  const r304 = jsr && (await fetch(ff.url + '/dash/' + js[1], { headers: { 'If-None-Match': jsr.headers.get('etag') } }));
+  t.eq(r304 && r304.status, 304, 'app.js revalidates by ETag (304)');
+
+  // ---- data with known answers ----
+  const base = Date.now() - 4 * 3600000; // historical but recent: 4 h ago
+  const msgs = [];
+  let n = 0;
+  for (const [uid, steps] of F)
+    for (const [ev, min, cat] of steps)
+      msgs.push({ type: 'track', event: ev, anonymousId: uid, messageId: `dash-f-${n++}`, timestamp: new Date(base + min * 60000).toISOString(), properties: { ...(cat ? { category: cat, product_id: 'p-' + cat.toLowerCase() } : {}), ...(ev === 'order_completed' ? { revenue: 10, currency: 'USD' } : {}) } });
+  const recent = Date.now() - 30000;
+  msgs.push({ type: 'track', event: HOSTILE.event, userId: HOSTILE.user, messageId: 'dash-h-1', timestamp: new Date(recent).toISOString(), properties: { note: HOSTILE.note, html: '<b>bold</b>', rtl: 'abc\u202Edef' } });
+  msgs.push({ type: 'track', event: 'products_searched', userId: HOSTILE.user, messageId: 'dash-h-2', timestamp: new Date(recent + 1000).toISOString(), properties: { query: HOSTILE.search } });
+  // retention: people first seen 3 and 2 days ago (UTC), active again on known days
+  const day0 = Math.floor(Date.now() / 86400000) * 86400000;
+  const dayIso = (k) => new Date(day0 - k * 86400000).toISOString().slice(0, 10);
+  for (const [uid, days] of [['r-u1', [3, 2, 0]], ['r-u2', [3, 1]], ['r-u3', [3]], ['r-u4', [2, 1]]])
+    for (const k of days) msgs.push({ type: 'track', event: 'page_viewed', anonymousId: uid, messageId: `dash-r-${uid}-${k}`, timestamp: new Date(day0 - k * 86400000 + 60000).toISOString() });
+  // a payment incident three minutes ago: 8 of 10 attempts failed (the Live page marks it)
+  const incident = Math.floor((Date.now() - 180000) / 60000) * 60000 + 5000;
+  for (let i = 0; i < 10; i++)
+    msgs.push(i < 8
+      ? { type: 'track', event: 'Payment Failed', anonymousId: `pay-${i}`, messageId: `dash-p-${i}`, timestamp: new Date(incident + i * 1000).toISOString(), properties: { reason: 'card_declined' } }
+      : { type: 'track', event: 'Order Completed', anonymousId: `pay-${i}`, messageId: `dash-p-${i}`, timestamp: new Date(incident + i * 1000).toISOString(), properties: { order_id: `o-${i}`, revenue: 20, currency: 'EUR' } });
+  await batch(msgs);
+
+  // ---- the simulator (by PID) ----
+  const sim = spawn(FOOTFALL_BIN, ['simulate', '--url', ff.url, '--key', ff.key, '--rate', '60', '--duration', '60', '--seed', '11'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let simDone = false;
+  sim.on('exit', () => (simDone = true));
+  const stopSim = async () => {
+    if (!simDone) {
+      try {
+        process.kill(sim.pid, 'SIGTERM');
+      } catch (e) {
+        /* gone */
+      }
+      await waitFor(() => simDone, 5000, 50);
+    }
+  };
+  cleanup(stopSim);
+
+  const br = await launchBrowser();
+  cleanup(() => br.close());
+  const page = await br.ctx.newPage();
+  const problems = [];
+  page.on('dialog', (d) => {
+    problems.push('dialog: ' + d.message());
+    d.dismiss().catch(() => {});
+  });
+  page.on('pageerror', (e) => problems.push('pageerror: ' + e.message));
+  page.on('console', (m) => {
+    if (m.type() === 'error' && /Content Security Policy|Refused to/i.test(m.text())) problems.push('csp: ' + m.text());
+  });
+  const dash = (params) => `${ff.url}/dash/?${new URLSearchParams(params)}`;
+  const shot = (name) => page.screenshot({ path: join(SHOTS, name + '.png'), fullPage: true });
+
+  // ---- login ----
+  await page.goto(ff.url + '/');
+  t.check(page.url().endsWith('/dash/'), 'the browser lands on /dash/', page.url());
+  await page.waitForSelector('form.login');
+  t.eq(await page.locator('#page-live').count(), 0, 'no key, no data: only the sign-in form');
+  await shot('login');
+  await page.fill('#key', 'ffr_not_a_real_key');
+  await page.click('form.login button');
+  await page.waitForFunction(() => /401/.test(document.querySelector('#login-error').textContent));
+  t.check(/refused/i.test(await page.textContent('#login-error')), 'a bad key is refused: ' + (await page.textContent('#login-error')));
+  await page.fill('#key', ff.key);
+  await page.click('form.login button');
+  await page.waitForFunction(() => /403/.test(document.querySelector('#login-error').textContent));
+  t.check(/write keys/i.test(await page.textContent('#login-error')), 'a write key is refused (403) with a clear message');
+  t.eq(await page.evaluate(() => sessionStorage.getItem('footfall.readKey')), null, 'refused keys are not kept');
+  await page.fill('#key', readKey);
+  await page.click('form.login button');
+  await page.waitForSelector('#page-live');
+  t.eq(await page.evaluate(() => sessionStorage.getItem('footfall.readKey')), readKey, 'the read key is kept in sessionStorage');
+
+  // ---- Live: the counter rises while the simulator runs ----
+  const tileValue = () => page.evaluate(() => {
+    const el = document.querySelector('#tile-events');
+    return el && el.dataset.value !== undefined ? Number(el.dataset.value) : null;
+  });
+  await waitFor(async () => (await tileValue()) !== null, 15000);
+  const first = await tileValue();
+  await sleep(7000);
+  const second = await tileValue();
+  t.check(first !== null && second > first, `the events counter rises while the simulator runs (${first} -> ${second})`);
+  const eps = await page.textContent('#eps-now');
+  t.check(Number(eps.replace(/,/g, '')) > 0, `events per second shown (${eps}, ${await page.textContent('#live-source')})`);
+  await page.waitForFunction(() => document.querySelectorAll('#feed tbody tr').length > 3, null, { timeout: 10000 });
+  await page.waitForSelector('#anomaly .cols', { timeout: 15000 });
+  const marked = await page.$$eval('#anomaly [data-anomaly]', (els) => els.length);
+  t.eq(marked, 1, 'the payment incident minute (8 of 10 attempts failed) carries an anomaly mark');
+  await shot('live');
+
+  // ---- after the simulator stops, the figures equal /v1/query for the same window ----
+  await stopSim();
+  let settled = null;
+  const end = Date.now() + 15000;
+  while (Date.now() < end) {
+    await sleep(3500); // the store seals every second; the tiles refresh every 3 s
+    const v = await page.evaluate(() => Object.fromEntries(['events', 'users', 'orders'].map((k) => [k, { ...document.querySelector('#tile-' + k).dataset }])));
+    const w = `ts >= fromUnixTimestamp64Milli(${v.events.from}) AND ts < fromUnixTimestamp64Milli(${v.events.to})`;
+    const [a] = await q(`SELECT count() AS events, uniqExact(if(anonymous_id != '', anonymous_id, user_id)) AS users, countIf(event = 'order_completed') AS orders FROM events WHERE ${w} AND ${NOT_DERIVED}`);
+    settled = { shown: { events: +v.events.value, users: +v.users.value, orders: +v.orders.value }, query: { events: +a.events, users: +a.users, orders: +a.orders } };
+    if (JSON.stringify(settled.shown) === JSON.stringify(settled.query)) break;
+  }
+  t.eq(settled.shown, settled.query, 'Live figures (events, users, orders today) equal /v1/query for the same window');
+  t.check(settled.query.events >= 100, `the simulator's events are in (${settled.query.events})`);
+
+  // ---- hostile strings: shown as text, nothing runs ----
+  await page.goto(dash({ p: 'live', r: '1h', fu: HOSTILE.user }));
+  await page.waitForFunction(() => document.querySelectorAll('#feed tbody tr').length === 2, null, { timeout: 10000 });
+  const feedText = await page.textContent('#feed');
+  t.check(feedText.includes(HOSTILE.event) && feedText.includes('<script>alert(2)</script>') && feedText.includes(HOSTILE.search), 'hostile event name, user id and search term are shown as text in the feed');
+  t.check(feedText.includes('javascript:alert(4)') && feedText.includes('<b>bold</b>'), 'hostile property values are shown as text');
+  t.check(feedText.includes('</script>⟨U+202E⟩evil') && !feedText.includes('\u202E'), 'an RTL override is shown as a visible marker, not applied', feedText.slice(0, 400));
+  t.eq(await page.locator('#feed img, #feed script, #feed svg, #feed b').count(), 0, 'no element was made from data');
+  t.eq(await page.locator('#feed a[href^="javascript"]').count(), 0, 'no javascript: link');
+  await shot('hostile');
+  await page.goto(dash({ p: 'users', r: '1h', u: HOSTILE.user }));
+  await page.waitForSelector('#user-timeline .chip');
+  t.check((await page.textContent('#user-result')).includes(HOSTILE.event), 'the user timeline shows the hostile event name as text');
+  t.eq(await page.locator('#user-result img, #user-result script').count(), 0, 'no element was made from data on the Users page');
+
+  // ---- Funnels: exact step counts ----
+  const iso = (ms) => new Date(ms).toISOString().slice(0, 16) + 'Z';
+  const range = { r: 'custom', from: iso(base - 60000), to: iso(base + 3 * 3600000) };
+  const counts = () => page.$$eval('#funnel-result [data-step]', (els) => els.map((e) => Number(e.dataset.count)));
+  await page.goto(dash({ p: 'funnels', ...range }));
+  await page.waitForSelector('#funnel-result [data-step]');
+  t.eq(await counts(), EXPECT, 'Funnels: default funnel step counts of the known data set');
+  t.check(/28\.6 %/.test(await page.textContent('#funnel-overall')), 'overall conversion 2 of 7 = 28.6 %', await page.textContent('#funnel-overall'));
+  await shot('funnels');
+  await page.goto(dash({ p: 'funnels', ...range, steps: JSON.stringify([{ e: 'product_viewed' }, { e: 'product_added', k: 'category', v: 'Shoes' }]), bd: 'category' }));
+  await page.waitForSelector('#funnel-result [data-step]');
+  t.eq(await counts(), EXPECT_SHOES, 'Funnels: a property filter on a step (category = Shoes)');
+
+  // ---- SQL console ----
+  const sql = "SELECT event, count() AS n FROM events WHERE event LIKE 'product%' GROUP BY event ORDER BY n DESC, event";
+  await page.goto(dash({ p: 'sql', q: sql }));
+  await page.waitForSelector('#sql-result tbody tr');
+  const shown = await page.$$eval('#sql-result tbody tr', (trs) => trs.map((tr) => [...tr.children].map((td) => td.textContent)));
+  const want = (await q(sql)).map((r) => [r.event, String(r.n)]);
+  t.eq(shown, want, 'SQL console shows the rows /v1/query answers');
+  t.check((await page.locator('#sql-chart .bar-row').count()) > 0, 'SQL console draws bars for a category column');
+  await shot('sql');
+  await page.fill('#sql-text', 'SELECT cuont() FROM events');
+  await page.click('#sql-run');
+  await page.waitForSelector('#sql-result .error');
+  t.check(/unknown function/i.test(await page.textContent('#sql-result')), 'a wrong query shows the server\'s message');
+
+  // ---- Retention: the known cohorts ----
+  await page.goto(dash({ p: 'retention', r: '7d' }));
+  await page.waitForSelector('#retention-grid table');
+  const cohort = (d) => page.$$eval(`#retention-grid tr[data-cohort="${d}"] td`, (tds) => tds.map((td) => (td.dataset.n !== undefined ? Number(td.dataset.n) : td.textContent)));
+  t.eq((await cohort(dayIso(3))).slice(1, 5), ['3', 3, 1, 1], 'Retention: cohort of 3 days ago: 3 people, 1 back on day 1 and day 2');
+  t.eq((await cohort(dayIso(3)))[5], 1, 'Retention: ... and 1 back on day 3');
+  t.eq((await cohort(dayIso(2))).slice(1, 4), ['1', 1, 1], 'Retention: cohort of 2 days ago: 1 person, back on day 1');
+  await shot('retention');
+
+  // ---- the other pages render (screenshots) ----
+  for (const [p, sel] of [['users', '#recent-sessions table'], ['products', '#products-viewed .bars'], ['alerts', '#alerts h3, #alerts-unavailable, #alerts pre']]) {
+    await page.goto(dash({ p, r: 'today' }));
+    const ok = await page.waitForSelector(sel, { timeout: 10000 }).then(() => true, () => false);
+    t.check(ok, `${p} page renders (${sel})`);
+    await shot(p);
+  }
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.goto(dash({ p: 'live', r: '1h' }));
+  await page.waitForSelector('#tile-events[data-value]');
+  await sleep(1500);
+  const overflow = () => page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  const wide = {};
+  wide.live = await overflow();
+  await shot('live-phone');
+  for (const [p, sel, extra] of [['funnels', '#funnel-result [data-step]', range], ['retention', '#retention-grid table', {}], ['users', '#recent-sessions table', {}], ['products', '#products-viewed', {}], ['alerts', '#alerts', {}], ['sql', '#sql-result tbody tr', { q: sql }]]) {
+    await page.goto(dash({ p, r: 'today', ...extra }));
+    await page.waitForSelector(sel);
+    await sleep(300);
+    wide[p] = await overflow();
+    if (p === 'funnels') await shot('funnels-phone');
+  }
+  t.check(Object.values(wide).every((x) => x <= 1), 'phone width (390 px): no page scrolls sideways', wide);
+  await page.setViewportSize({ width: 1280, height: 800 });
+  await page.click('#theme');
+  await page.waitForSelector('html[data-theme]');
+  await page.goto(dash({ p: 'funnels', ...range }));
+  await page.waitForSelector('#funnel-result [data-step]');
+  await shot('funnels-dark');
+
+  // ---- sign out ----
+  await page.click('#logout');
+  await page.waitForSelector('form.login');
+  t.eq(await page.evaluate(() => sessionStorage.getItem('footfall.readKey')), null, 'sign out forgets the key');
+
+  t.eq(problems, [], 'no dialog, page error or CSP violation on any page');
+  console.log(`note dashboard: screenshots in ${SHOTS}`);
+});

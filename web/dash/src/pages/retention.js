@@ -1,0 +1,62 @@
+// retention.js -- cohorts by first-seen day or week and the share of each cohort that came back
+// in each later period. SQL: per person the distinct active periods (groupArray), the first
+// one is the cohort; has(periods, first + INTERVAL k UNIT) says "active k periods later".
+import { query, between, lit, num, UID, NOT_DERIVED } from '../api.js';
+import { h, fill, fmtInt } from '../dom.js';
+import { panel, showError, loading } from './common.js';
+
+export function retentionSql({ unit, periods, range, startEvent, returnEvent }) {
+  const bucket = unit === 'week' ? 'toMonday(ts)' : 'toDate(ts)';
+  const U = unit === 'week' ? 'WEEK' : 'DAY';
+  const cond = (e) => (e ? `event = ${lit(e)}` : NOT_DERIVED);
+  // first: the period of the first start event; days: the periods with a return event
+  const inner = `SELECT ${UID} AS uid, ${bucket} AS d, countIf(${cond(startEvent)}) AS starts, countIf(${cond(returnEvent)}) AS returns FROM events WHERE ts < fromUnixTimestamp64Milli(${Math.ceil(range.to)}) GROUP BY uid, d`;
+  const per = `SELECT uid, minIf(d, starts > 0) AS first, groupArrayIf(d, returns > 0) AS days, countIf(starts > 0) AS active FROM (${inner}) GROUP BY uid`;
+  const cols = [];
+  for (let k = 1; k < periods; k++) cols.push(`countIf(has(days, first + INTERVAL ${k} ${U})) AS p${k}`);
+  const fromDay = `toDate(fromUnixTimestamp64Milli(${Math.floor(range.from)}))`;
+  return `SELECT first, count() AS size${cols.length ? ', ' + cols.join(', ') : ''} FROM (${per}) WHERE active > 0 AND first >= ${unit === 'week' ? `toMonday(${fromDay})` : fromDay} GROUP BY first ORDER BY first LIMIT 100`;
+}
+
+export default function retention(root, ctx) {
+  const { signal } = ctx;
+  const unit = ctx.get('unit', ctx.range.key === '1h' || ctx.range.key === 'today' ? 'day' : 'day') === 'week' ? 'week' : 'day';
+  const periods = Math.min(14, Math.max(2, Number(ctx.get('n', unit === 'week' ? '6' : '8')) || 8));
+  const unitSel = h('select', { id: 'ret-unit', 'aria-label': 'Cohort period' }, ['day', 'week'].map((u) => h('option', { value: u, selected: u === unit }, `by first-seen ${u}`)));
+  const nIn = h('input', { id: 'ret-n', type: 'number', min: 2, max: 14, value: periods, 'aria-label': 'Periods' });
+  const startIn = h('input', { id: 'ret-start', type: 'text', value: ctx.get('se'), placeholder: 'any event', 'aria-label': 'Start event' });
+  const retIn = h('input', { id: 'ret-return', type: 'text', value: ctx.get('re'), placeholder: 'any event', 'aria-label': 'Return event' });
+  const out = h('div', { id: 'retention-grid' }, loading());
+  root.append(
+    panel('Retention',
+      h('form', { class: 'filters', onsubmit: (e) => { e.preventDefault(); ctx.set({ unit: unitSel.value, n: nIn.value, se: startIn.value.trim(), re: retIn.value.trim() }); } },
+        unitSel, h('label', null, nIn, ' periods'), h('label', null, 'first ', startIn), h('label', null, 'returning with ', retIn), h('button', { type: 'submit' }, 'Update')),
+      h('p', { class: 'muted' }, `Cohorts first seen in ${ctx.range.label} (UTC ${unit}s; first seen over all stored history). Cell = share of the cohort active again that many ${unit}s later.`)),
+    panel(null, out));
+
+  (async () => {
+    try {
+      const r = await query(retentionSql({ unit, periods, range: ctx.range, startEvent: ctx.get('se'), returnEvent: ctx.get('re') }), { signal });
+      const now = Date.now();
+      const head = h('tr', null, h('th', null, `cohort (${unit})`), h('th', { class: 'num' }, 'people'), Array.from({ length: periods }, (_, k) => h('th', { class: 'num' }, `${unit === 'week' ? 'W' : 'D'}${k}`)));
+      const rows = r.data.map((c) => {
+        const size = num(c.size);
+        const start = Date.parse(c.first + 'T00:00:00Z');
+        const step = unit === 'week' ? 7 * 86400000 : 86400000;
+        return h('tr', { dataset: { cohort: String(c.first) } }, h('td', { class: 'nowrap' }, String(c.first)), h('td', { class: 'num' }, fmtInt(size)),
+          Array.from({ length: periods }, (_, k) => {
+            if (start + k * step > now) return h('td', { class: 'cell future' }, '');
+            const n = k === 0 ? size : num(c[`p${k}`]);
+            const share = size ? n / size : 0;
+            const td = h('td', { class: 'cell num', title: `${fmtInt(n)} of ${fmtInt(size)}`, dataset: { n: String(n) } }, `${(share * 100).toFixed(share < 0.1 && share > 0 ? 1 : 0)}%`);
+            td.style.setProperty('--v', share.toFixed(3));
+            return td;
+          }));
+      });
+      if (!rows.length) rows.push(h('tr', null, h('td', { colspan: periods + 2, class: 'empty' }, 'No cohort starts in this range.')));
+      fill(out, h('div', { class: 'table-wrap' }, h('table', { class: 'data retention' }, h('thead', null, head), h('tbody', null, rows))));
+    } catch (e) {
+      showError(out, e);
+    }
+  })();
+}
