@@ -8,13 +8,23 @@
  * serves rows (scan) and groups (after aggregation).
  * INVARIANTS: every allocation of a query comes from its arenas, so the memory cap is exact for
  * the query's own structures; the first error is kept in q->rc and stops the work.
- * THREADING: reentrant. OWNERSHIP: see ff_sql_exec.h.
+ * THREADING: reentrant. A parallel aggregation scan (scan_parallel) runs workers that are
+ * copies of the query's q with their own arenas (plan, groups, states), per-block arena,
+ * scratch buffers, part context and error; the plan (ex trees, aggd) is shared read-only (X_VEC
+ * values live in each worker's rctx). Workers publish their arena bytes in q->mem for the
+ * common cap and watch q->stop. After the join, later workers' groups are merged into the
+ * first's by reference; their arenas stay alive (q->held) until the query ends.
+ * OWNERSHIP: see ff_sql_exec.h.
  */
 #include <math.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define XXH_INLINE_ALL
 #include <xxhash.h>
@@ -92,7 +102,9 @@ static void type_name(sty t, ff_buf *b)
 
 /* ---- bound expressions -------------------------------------------------------------------- */
 
-enum { X_CONST, X_COL, X_SRC, X_KEY, X_AGG, X_CALL };
+/* X_VEC: an X_CALL whose value is computed for a whole block at once into an int64 vector
+ * (slot `vslot` of the block's vectors, see vectorise()); ev reads it by row. */
+enum { X_CONST, X_COL, X_SRC, X_KEY, X_AGG, X_CALL, X_VEC };
 
 typedef struct ex ex;
 struct ex {
@@ -106,6 +118,7 @@ struct ex {
     ff_sql_value c;
     const ff_sql_node *node;
     struct inset *set; /* IN (subquery): the subquery's values */
+    int vslot;         /* X_VEC: index into rctx.vec */
 };
 
 enum { WF_DEDUP = 1, WF_ORDER = 2, WF_INCREASE = 4, WF_ONCE = 8, WF_REENTRY = 16 };
@@ -175,13 +188,37 @@ typedef struct q {
     uint64_t rows_read, bytes_read, blocks_read, blocks_pruned;
     ff_buf sbuf; /* scratch for serialised keys */
     ff_buf kbuf; /* scratch of set_key (called while sbuf is being filled) */
+    /* Parallel scans (scan_parallel). A worker is a copy of the query's q with its own arenas,
+     * buffers, part context and error; these fields tie the workers of one scan together. */
+    uint32_t threads;      /* workers an aggregation scan may use (>= 1) */
+    uint64_t par_min_rows; /* scans of fewer rows stay on the calling thread */
+    uint32_t worker;       /* this worker's index (0 = the calling thread) */
+    uint32_t n_workers;    /* > 0 while a parallel scan runs */
+    uint32_t threads_used; /* the most workers one scan of the query used */
+    atomic_int *stop;      /* set by a failing worker: the others stop at their next block */
+    atomic_size_t *mem;    /* bytes held by each worker (n_workers slots) */
+    bool stopped;          /* this worker stopped because another one failed */
+    size_t held_bytes;     /* bytes of finished workers' arenas (still referenced) */
+    /* vectors of subexpressions computed in the current block (vec_arg): toDate(ts) under
+     * eight retention conditions is computed once */
+    const struct ex *vm_e[8];
+    const int64_t *vm_v[8];
+    uint32_t vm_n;
+    struct held *held; /* those arenas, freed with the query */
 } q;
+
+/* The arena of a finished worker: its groups and states were merged by reference. */
+typedef struct held {
+    ff_arena a;
+    struct held *next;
+} held;
 
 typedef struct rctx {
     const ff_block *blk;
     uint32_t row;
     const ff_sql_value *src;
     const group *g;
+    int64_t *const *vec; /* X_VEC values of the block (row-indexed); NULL outside a scan */
 } rctx;
 
 static const ff_sql_value VNULL = {FF_SQL_V_NULL, 0, {0}};
@@ -1282,6 +1319,13 @@ static ff_sql_value ev(q *Q, const ex *e, const rctx *rc)
         return rc->g->keys[e->idx];
     case X_AGG:
         return rc->g->st[e->idx].v; /* finalised value */
+    case X_VEC:
+        if (rc->vec && rc->blk) {
+            ff_sql_value v = {e->ty.vt, 0, {0}};
+            v.v.i = rc->vec[e->vslot][rc->row];
+            return v;
+        }
+        return ev_call(Q, e, rc);
     default:
         return ev_call(Q, e, rc);
     }
@@ -1321,6 +1365,15 @@ typedef struct plan {
     bool where_fast;
     uint32_t n_fast;
     prune fast[16];
+    /* Block-at-a-time parts (plan_vectors): expressions computed per block into int64
+     * vectors, and the grouping fast paths. */
+    ex *vecs[32];
+    uint32_t n_vecs;
+    bool key_int; /* one non-nullable integer/time key: hashed as an int64, no serialising */
+    bool key_run; /* the keys depend on table columns only: a row whose key columns equal the
+                     previous row's (same block) belongs to the previous row's group */
+    uint32_t n_kcols;
+    int kcols[FF_COL_COUNT];
 } plan;
 
 static ex *bind(q *Q, plan *P, const ff_sql_node *n, int mode);
@@ -2156,7 +2209,8 @@ static void *append(q *Q, ast *st, size_t elem)
     return (char *)st->p + elem * st->cnt++;
 }
 
-static void topk_add(q *Q, ast *st, ff_sql_value v)
+/* Count v `count` times (merging adds another state's counts). */
+static void topk_add_n(q *Q, ast *st, ff_sql_value v, uint64_t count)
 {
     ff_buf_reset(&Q->sbuf);
     ser(&Q->sbuf, &v);
@@ -2187,7 +2241,7 @@ static void topk_add(q *Q, ast *st, ff_sql_value v)
     while (idx[j] != UINT32_MAX) {
         topk_e *e = &es[idx[j]];
         if (e->hash == h && cmpv(&e->v, &v) == 0 && e->v.t == v.t) {
-            e->count++;
+            e->count += count;
             return;
         }
         j = (j + 1) & (icap - 1);
@@ -2196,7 +2250,7 @@ static void topk_add(q *Q, ast *st, ff_sql_value v)
     if (!ne)
         return;
     ne->v = vcopy(Q, Q->a, v);
-    ne->count = 1;
+    ne->count = count;
     ne->hash = h;
     ne->first = st->cnt - 1;
     idx[j] = st->cnt - 1;
@@ -2207,6 +2261,64 @@ static int64_t funnel_ts(const ff_sql_value *v)
     if (v->t == FF_SQL_V_DT64 || v->t == FF_SQL_V_DATETIME || v->t == FF_SQL_V_DATE)
         return v->v.i; /* ms for ts, seconds for DateTime, days for Date */
     return to_i(v);
+}
+
+/* sessionCount state: the sessions so far as a sorted list of disjoint [start, end] pairs
+ * (st->p, st->cnt pairs), neighbours more than w apart; a session is a maximal run of times
+ * whose gaps are at most w. Rows of one person mostly arrive in time order (parts are sorted
+ * by person, ts), so an add usually extends the last session or appends one; an older time
+ * may extend, join or split nothing else. Add the session [s, e] (s <= e). */
+static void sess_add(q *Q, ast *st, int64_t w, int64_t s, int64_t e)
+{
+    int64_t *iv = st->p;
+    uint32_t n = st->cnt;
+    if (n && s >= iv[2 * (n - 1)] && s <= iv[2 * n - 1] + w) {
+        if (e > iv[2 * n - 1])
+            iv[2 * n - 1] = e; /* the usual case: the last session goes on */
+        return;
+    }
+    /* j: the first session that ends no earlier than s - w (binary search on the ends) */
+    uint32_t lo = 0, hi = n;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (iv[2 * mid + 1] + w < s)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    uint32_t j = lo, k = j;
+    while (k < n && iv[2 * k] <= e + w) { /* touches [s, e]: joins it */
+        if (iv[2 * k] < s)
+            s = iv[2 * k];
+        if (iv[2 * k + 1] > e)
+            e = iv[2 * k + 1];
+        k++;
+    }
+    if (k == j) { /* a new session at j */
+        if (!append(Q, st, 2 * sizeof(int64_t)))
+            return;
+        iv = st->p;
+        memmove(&iv[2 * (j + 1)], &iv[2 * j], 2 * sizeof(int64_t) * (n - j));
+    } else if (k > j + 1) { /* sessions j..k-1 become one */
+        memmove(&iv[2 * (j + 1)], &iv[2 * k], 2 * sizeof(int64_t) * (n - k));
+        st->cnt -= k - j - 1;
+    }
+    iv[2 * j] = s;
+    iv[2 * j + 1] = e;
+}
+
+/* avg state: Float64 values add up in st->f; integer and Decimal values exactly, in units of
+ * 10^-4, in a 128-bit sum held in st->i (low) and st->w.v.i (high). */
+static __int128 avg_sum(const ast *st)
+{
+    return (__int128)(((unsigned __int128)(uint64_t)st->w.v.i << 64) | (uint64_t)st->i);
+}
+
+static void avg_add(ast *st, __int128 x)
+{
+    __int128 s = avg_sum(st) + x;
+    st->i = (int64_t)(uint64_t)s;
+    st->w.v.i = (int64_t)(uint64_t)((unsigned __int128)s >> 64);
 }
 
 static void agg_update(q *Q, const aggd *d, ast *st, const rctx *rc)
@@ -2234,7 +2346,12 @@ static void agg_update(q *Q, const aggd *d, ast *st, const rctx *rc)
     case FF_SQL_FN_AVG:
         if (v.t == FF_SQL_V_NULL)
             return;
-        st->f += to_f(&v);
+        if (v.t == FF_SQL_V_F64)
+            st->f += v.v.f;
+        else /* integers and Decimals add up exactly, in any order (threads) */
+            avg_add(st, v.t == FF_SQL_V_DEC   ? (__int128)v.v.i
+                        : v.t == FF_SQL_V_U64 ? (__int128)v.v.u * FF_DECIMAL_SCALE
+                                              : (__int128)v.v.i * FF_DECIMAL_SCALE);
         st->n++;
         return;
     case FF_SQL_FN_MIN:
@@ -2307,7 +2424,7 @@ static void agg_update(q *Q, const aggd *d, ast *st, const rctx *rc)
     }
     case FF_SQL_FN_TOP_K:
         if (v.t != FF_SQL_V_NULL)
-            topk_add(Q, st, v);
+            topk_add_n(Q, st, v, 1);
         return;
     case FF_SQL_FN_GROUP_ARRAY: {
         if (v.t == FF_SQL_V_NULL)
@@ -2352,14 +2469,7 @@ static void agg_update(q *Q, const aggd *d, ast *st, const rctx *rc)
         if (v.t == FF_SQL_V_NULL)
             return;
         int64_t ms = to_ms(&v);
-        /* Rows of one person mostly arrive in time order (parts are sorted by person, ts):
-         * keep them as they come and sort only when an older one shows up. */
-        int64_t *t = append(Q, st, sizeof *t);
-        if (!t)
-            return;
-        if (st->cnt > 1 && ms < t[-1])
-            st->has = true; /* out of order: sort at the end */
-        *t = ms;
+        sess_add(Q, st, d->window, ms, ms);
         return;
     }
     case FF_SQL_FN_SEQUENCE_MATCH:
@@ -2382,12 +2492,6 @@ static void agg_update(q *Q, const aggd *d, ast *st, const rctx *rc)
     default:
         return;
     }
-}
-
-static int cmp_i64(const void *a, const void *b)
-{
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return x < y ? -1 : x > y;
 }
 
 static int cmp_f64(const void *a, const void *b)
@@ -2736,9 +2840,14 @@ static void agg_final(q *Q, const aggd *d, ast *st)
         else
             st->v = vT(t.vt, st->i);
         return;
-    case FF_SQL_FN_AVG:
-        st->v = st->n ? vF(st->f / (double)st->n) : (t.nullable ? VNULL : vF(NAN));
+    case FF_SQL_FN_AVG: {
+        /* the exact sum is divided in extended precision, so avg of 0.1, 0.2, 0.3 is 0.2 */
+        __int128 x = avg_sum(st);
+        double r = x ? (double)(((long double)x / FF_DECIMAL_SCALE + st->f) / (long double)st->n)
+                     : st->f / (double)st->n;
+        st->v = st->n ? vF(r) : (t.nullable ? VNULL : vF(NAN));
         return;
+    }
     case FF_SQL_FN_MIN:
     case FF_SQL_FN_MAX:
     case FF_SQL_FN_ANY:
@@ -2803,16 +2912,9 @@ static void agg_final(q *Q, const aggd *d, ast *st)
     case FF_SQL_FN_WINDOW_FUNNEL:
         st->v = vU(funnel_level(Q, d, st));
         return;
-    case FF_SQL_FN_SESSION_COUNT: {
-        int64_t *ts = st->p;
-        if (st->has)
-            qsort(ts, st->cnt, sizeof *ts, cmp_i64);
-        uint64_t n = st->cnt ? 1 : 0;
-        for (uint32_t i = 1; i < st->cnt; i++)
-            n += ts[i] - ts[i - 1] > d->window;
-        st->v = vU(n);
+    case FF_SQL_FN_SESSION_COUNT:
+        st->v = vU(st->cnt); /* sess_add keeps the sessions */
         return;
-    }
     case FF_SQL_FN_SEQUENCE_MATCH:
     case FF_SQL_FN_SEQUENCE_COUNT: {
         wf_ev *evs = st->p;
@@ -3058,6 +3160,298 @@ static bool block_may_match(const plan *P, const ff_part *part, uint32_t b)
     return true;
 }
 
+/* ---- block vectors ----------------------------------------------------------------------- */
+
+/* Whether e is an int64-valued expression that vec_eval can compute for a whole block:
+ * non-nullable integer/time columns and constants, toDate/toDateTime/toStartOf{Minute,Hour,
+ * Day} of a DateTime64 column expression, comparisons of two such values of one type, and
+ * string column = / != string constant. Semantics are exactly ev_call's for these inputs. */
+static bool vt_intlike(uint8_t vt)
+{
+    return vt == FF_SQL_V_I64 || vt == FF_SQL_V_U64 || is_time(vt);
+}
+
+static bool vable(const ex *e)
+{
+    switch (e->k) {
+    case X_COL:
+        return !e->ty.nullable && vt_intlike(e->ty.vt);
+    case X_CONST:
+        return vt_intlike(e->c.t) && e->c.t == e->ty.vt;
+    case X_CALL:
+    case X_VEC:
+        break;
+    default:
+        return false;
+    }
+    switch (e->fn) {
+    case FF_SQL_FN_TO_DATE:
+    case FF_SQL_FN_TO_DATE_TIME:
+    case FF_SQL_FN_TO_START_OF_MINUTE:
+    case FF_SQL_FN_TO_START_OF_HOUR:
+    case FF_SQL_FN_TO_START_OF_DAY:
+        return e->n == 1 && e->a[0]->ty.vt == FF_SQL_V_DT64 && vable(e->a[0]) && !e->ty.nullable &&
+               vt_intlike(e->ty.vt);
+    case FF_SQL_FN_EQUALS:
+    case FF_SQL_FN_NOT_EQUALS:
+    case FF_SQL_FN_LESS:
+    case FF_SQL_FN_GREATER:
+    case FF_SQL_FN_LESS_OR_EQUALS:
+    case FF_SQL_FN_GREATER_OR_EQUALS:
+        if (e->n != 2 || e->ty.vt != FF_SQL_V_U64 || e->ty.nullable)
+            return false;
+        if ((e->fn == FF_SQL_FN_EQUALS || e->fn == FF_SQL_FN_NOT_EQUALS) && e->a[0]->k == X_COL &&
+            e->a[0]->ty.vt == FF_SQL_V_STR && !e->a[0]->ty.nullable && e->a[1]->k == X_CONST &&
+            e->a[1]->c.t == FF_SQL_V_STR)
+            return true;
+        return e->a[0]->ty.vt == e->a[1]->ty.vt && vable(e->a[0]) && vable(e->a[1]);
+    default:
+        return false;
+    }
+}
+
+/* Mark the largest vectorisable call subtrees of e as X_VEC (top-down). */
+static void vec_mark(plan *P, ex *e)
+{
+    if (!e || P->n_vecs >= sizeof P->vecs / sizeof P->vecs[0])
+        return;
+    if (e->k == X_VEC)
+        return;
+    if (e->k == X_CALL && vable(e)) {
+        e->k = X_VEC;
+        e->vslot = (int)P->n_vecs;
+        P->vecs[P->n_vecs++] = e;
+        return;
+    }
+    if (e->k == X_CALL)
+        for (uint32_t i = 0; i < e->n; i++)
+            vec_mark(P, e->a[i]);
+}
+
+static bool key_cols(plan *P, const ex *e)
+{
+    switch (e->k) {
+    case X_CONST:
+        return true;
+    case X_COL:
+        for (uint32_t i = 0; i < P->n_kcols; i++)
+            if (P->kcols[i] == e->idx)
+                return true;
+        if (P->n_kcols >= FF_COL_COUNT)
+            return false;
+        P->kcols[P->n_kcols++] = e->idx;
+        return true;
+    case X_CALL:
+    case X_VEC:
+        for (uint32_t i = 0; i < e->n; i++)
+            if (!key_cols(P, e->a[i]))
+                return false;
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* Plan the block-at-a-time parts of a table scan (after binding and pruning). */
+static void plan_vectors(plan *P)
+{
+    if (P->src)
+        return;
+    if (P->where && !P->where_fast)
+        vec_mark(P, P->where);
+    for (uint32_t i = 0; i < P->n_keys; i++)
+        vec_mark(P, P->keys[i]);
+    for (uint32_t a = 0; a < P->n_aggs; a++) {
+        for (uint32_t i = 0; i < P->aggs[a].n_args; i++)
+            vec_mark(P, P->aggs[a].args[i]);
+        vec_mark(P, P->aggs[a].cond);
+    }
+    if (!P->agg)
+        for (uint32_t i = 0; i < P->n_out + P->n_order; i++)
+            vec_mark(P, P->items[i]);
+    if (!P->agg || !P->n_keys)
+        return;
+    P->key_int = P->n_keys == 1 && !P->keys[0]->ty.nullable && vt_intlike(P->keys[0]->ty.vt);
+    bool ok = true;
+    for (uint32_t i = 0; i < P->n_keys && ok; i++)
+        ok = key_cols(P, P->keys[i]);
+    P->key_run = ok && P->n_kcols > 0;
+}
+
+static void vec_eval(q *Q, const ex *e, const ff_block *b, uint32_t n, int64_t *out);
+
+/* Structurally equal vectorisable expressions (same value on every row). */
+static bool ex_same(const ex *x, const ex *y)
+{
+    if (x == y)
+        return true;
+    bool kx = x->k == X_CALL || x->k == X_VEC, ky = y->k == X_CALL || y->k == X_VEC;
+    if (kx != ky || (!kx && x->k != y->k) || x->ty.vt != y->ty.vt)
+        return false;
+    if (x->k == X_COL)
+        return x->idx == y->idx;
+    if (x->k == X_CONST)
+        return x->c.t == y->c.t && x->c.len == y->c.len &&
+               (x->c.t == FF_SQL_V_STR ? memcmp(x->c.v.s, y->c.v.s, x->c.len) == 0
+                                       : x->c.v.i == y->c.v.i);
+    if (!kx || x->fn != y->fn || x->n != y->n)
+        return false;
+    for (uint32_t i = 0; i < x->n; i++)
+        if (!ex_same(x->a[i], y->a[i]))
+            return false;
+    return true;
+}
+
+static const int64_t *vec_arg(q *Q, const ex *e, const ff_block *b, uint32_t n)
+{
+    if (e->k == X_COL && b->col[e->idx].kind == FF_VEC_I64)
+        return b->col[e->idx].i64;
+    for (uint32_t i = 0; i < Q->vm_n; i++)
+        if (ex_same(Q->vm_e[i], e))
+            return Q->vm_v[i];
+    int64_t *o = qalloc(Q, Q->tmp, sizeof *o * n);
+    if (!o)
+        return NULL;
+    vec_eval(Q, e, b, n, o);
+    if (Q->vm_n < sizeof Q->vm_e / sizeof Q->vm_e[0]) {
+        Q->vm_e[Q->vm_n] = e;
+        Q->vm_v[Q->vm_n++] = o;
+    }
+    return o;
+}
+
+static void vec_eval(q *Q, const ex *e, const ff_block *b, uint32_t n, int64_t *out)
+{
+    if (e->k == X_CONST) {
+        for (uint32_t i = 0; i < n; i++)
+            out[i] = e->c.v.i;
+        return;
+    }
+    if (e->k == X_COL) {
+        const ff_colvec *v = &b->col[e->idx];
+        if (v->kind == FF_VEC_I64)
+            memcpy(out, v->i64, sizeof *out * n);
+        else
+            memset(out, 0, sizeof *out * n);
+        return;
+    }
+    uint16_t fn = e->fn;
+    if (fn == FF_SQL_FN_EQUALS || fn == FF_SQL_FN_NOT_EQUALS) {
+        if (e->a[0]->ty.vt == FF_SQL_V_STR) {
+            const ff_colvec *v = &b->col[e->a[0]->idx];
+            const ff_sql_value *c = &e->a[1]->c;
+            int64_t want = fn == FF_SQL_FN_EQUALS;
+            if (v->kind == FF_VEC_DICT) {
+                uint8_t *m = qalloc(Q, Q->tmp, v->n_dict);
+                if (!m)
+                    return;
+                for (uint32_t k = 0; k < v->n_dict; k++) {
+                    uint32_t len = v->dict_off[k + 1] - v->dict_off[k];
+                    m[k] =
+                        len == c->len && memcmp(v->dict_bytes + v->dict_off[k], c->v.s, len) == 0;
+                }
+                for (uint32_t i = 0; i < n; i++)
+                    out[i] = m[v->codes[i]] == want;
+                return;
+            }
+            for (uint32_t i = 0; i < n; i++) {
+                uint32_t len;
+                const char *s = ff_colvec_str(v, i, &len);
+                out[i] = (len == c->len && memcmp(s, c->v.s, len) == 0) == want;
+            }
+            return;
+        }
+    }
+    switch (fn) {
+    case FF_SQL_FN_EQUALS:
+    case FF_SQL_FN_NOT_EQUALS:
+    case FF_SQL_FN_LESS:
+    case FF_SQL_FN_GREATER:
+    case FF_SQL_FN_LESS_OR_EQUALS:
+    case FF_SQL_FN_GREATER_OR_EQUALS: {
+        bool ka = e->a[0]->k == X_CONST, kb = e->a[1]->k == X_CONST;
+        const int64_t *x = ka ? NULL : vec_arg(Q, e->a[0], b, n);
+        const int64_t *y = kb ? NULL : vec_arg(Q, e->a[1], b, n);
+        if ((!ka && !x) || (!kb && !y))
+            return;
+        int64_t cx = ka ? e->a[0]->c.v.i : 0, cy = kb ? e->a[1]->c.v.i : 0;
+        bool u = e->a[0]->ty.vt == FF_SQL_V_U64;
+        for (uint32_t i = 0; i < n; i++) {
+            int64_t p = x ? x[i] : cx, r = y ? y[i] : cy;
+            int c = u ? ((uint64_t)p < (uint64_t)r ? -1 : (uint64_t)p > (uint64_t)r)
+                      : (p < r ? -1 : p > r);
+            out[i] = fn == FF_SQL_FN_EQUALS           ? c == 0
+                     : fn == FF_SQL_FN_NOT_EQUALS     ? c != 0
+                     : fn == FF_SQL_FN_LESS           ? c < 0
+                     : fn == FF_SQL_FN_GREATER        ? c > 0
+                     : fn == FF_SQL_FN_LESS_OR_EQUALS ? c <= 0
+                                                      : c >= 0;
+        }
+        return;
+    }
+    default: {
+        const int64_t *x = vec_arg(Q, e->a[0], b, n);
+        if (!x)
+            return;
+        /* from_ms(type, ms) with the divisions spelled out as constants */
+        if (fn == FF_SQL_FN_TO_DATE) {
+            for (uint32_t i = 0; i < n; i++)
+                out[i] = fdiv64(x[i], 86400000);
+            return;
+        }
+        if (fn == FF_SQL_FN_TO_DATE_TIME) {
+            for (uint32_t i = 0; i < n; i++)
+                out[i] = fdiv64(x[i], 1000);
+            return;
+        }
+        int64_t u = fn == FF_SQL_FN_TO_START_OF_MINUTE ? 60000
+                    : fn == FF_SQL_FN_TO_START_OF_HOUR ? 3600000
+                                                       : 86400000;
+        uint8_t t = e->ty.vt;
+        if (t == FF_SQL_V_DATETIME && u == 3600000) {
+            for (uint32_t i = 0; i < n; i++)
+                out[i] = fdiv64(x[i], 3600000) * 3600;
+            return;
+        }
+        for (uint32_t i = 0; i < n; i++)
+            out[i] = from_ms(t, fdiv64(x[i], u) * u).v.i;
+        return;
+    }
+    }
+}
+
+/* Compute the plan's X_VEC vectors for one block (rows 0..n-1) into Q->tmp. */
+static int64_t **block_vectors(q *Q, const plan *P, const ff_block *b, uint32_t n)
+{
+    int64_t **v = qalloc(Q, Q->tmp, sizeof *v * P->n_vecs);
+    if (!v)
+        return NULL;
+    Q->vm_n = 0;
+    for (uint32_t i = 0; i < P->n_vecs; i++) {
+        if (!(v[i] = qalloc(Q, Q->tmp, sizeof *v[i] * (n ? n : 1))))
+            return NULL;
+        vec_eval(Q, P->vecs[i], b, n, v[i]);
+    }
+    return Q->rc == FF_OK ? v : NULL;
+}
+
+/* Row i and row j of a block hold the same value in column c. */
+static bool col_same(const ff_colvec *v, uint32_t i, uint32_t j)
+{
+    switch (v->kind) {
+    case FF_VEC_I64:
+        return v->i64[i] == v->i64[j] && ff_colvec_is_null(v, i) == ff_colvec_is_null(v, j);
+    case FF_VEC_DICT:
+        return v->codes[i] == v->codes[j];
+    case FF_VEC_STR: {
+        uint32_t li = v->off[i + 1] - v->off[i], lj = v->off[j + 1] - v->off[j];
+        return li == lj && memcmp(v->bytes + v->off[i], v->bytes + v->off[j], li) == 0;
+    }
+    default:
+        return false;
+    }
+}
+
 /* ---- execution --------------------------------------------------------------------------- */
 
 typedef struct gtab {
@@ -3067,19 +3461,22 @@ typedef struct gtab {
     uint32_t n_slots;
 } gtab;
 
-static group *group_find(q *Q, plan *P, gtab *G, const rctx *rc)
+static uint64_t mix64(uint64_t x)
 {
-    if (!P->n_keys && G->n)
-        return &G->g[0];
-    ff_sql_value kv[64];
-    ff_buf_reset(&Q->sbuf);
-    for (uint32_t i = 0; i < P->n_keys; i++) {
-        kv[i] = ev(Q, P->keys[i], rc);
-        ser(&Q->sbuf, &kv[i]);
-    }
-    if (Q->sbuf.len == 0)
-        ff_buf_addc(&Q->sbuf, 0);
-    uint64_t h = XXH3_64bits(Q->sbuf.data, Q->sbuf.len);
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    x *= 0xc4ceb3f99e1b249dULL;
+    x ^= x >> 33;
+    return x;
+}
+
+/* The group with this key (serialised key bytes, or with P->key_int the int64 in kv[0] and
+ * key == NULL), created when missing; kv are the key values (copied into a new group; with
+ * own_kv the group takes kv, key and st as they are: merging). */
+static group *group_at(q *Q, const plan *P, gtab *G, uint64_t h, const char *key, uint32_t klen,
+                       const ff_sql_value *kv, ast *st)
+{
     if ((G->n + 1) * 2 > G->n_slots) {
         uint32_t nc = G->n_slots ? G->n_slots * 2 : 64;
         uint32_t *ns = qalloc(Q, Q->a, sizeof *ns * nc);
@@ -3098,7 +3495,8 @@ static group *group_find(q *Q, plan *P, gtab *G, const rctx *rc)
     uint32_t j = (uint32_t)h & (G->n_slots - 1);
     while (G->slots[j] != UINT32_MAX) {
         group *g = &G->g[G->slots[j]];
-        if (g->hash == h && g->klen == Q->sbuf.len && memcmp(g->key, Q->sbuf.data, g->klen) == 0)
+        if (g->hash == h &&
+            (key ? g->klen == klen && memcmp(g->key, key, klen) == 0 : g->keys[0].v.i == kv[0].v.i))
             return g;
         j = (j + 1) & (G->n_slots - 1);
     }
@@ -3110,20 +3508,60 @@ static group *group_find(q *Q, plan *P, gtab *G, const rctx *rc)
         G->cap = nc;
     }
     group *g = &G->g[G->n];
-    char *key = qalloc(Q, Q->a, Q->sbuf.len);
-    g->keys = qalloc(Q, Q->a, sizeof *g->keys * (P->n_keys ? P->n_keys : 1));
-    g->st = qalloc(Q, Q->a, sizeof *g->st * (P->n_aggs ? P->n_aggs : 1));
-    if (!key || !g->keys || !g->st)
-        return NULL;
-    memcpy(key, Q->sbuf.data, Q->sbuf.len);
-    memset(g->st, 0, sizeof *g->st * (P->n_aggs ? P->n_aggs : 1));
-    g->key = key;
-    g->klen = (uint32_t)Q->sbuf.len;
+    uint32_t nst = P->n_aggs ? P->n_aggs : 1;
+    if (st) { /* merging: the group moves over with its states */
+        g->key = key;
+        g->keys = (ff_sql_value *)kv;
+        g->st = st;
+    } else {
+        char *kc = key ? qalloc(Q, Q->a, klen) : NULL;
+        ff_sql_value *keys = qalloc(Q, Q->a, sizeof *keys * (P->n_keys ? P->n_keys : 1));
+        g->st = qalloc(Q, Q->a, sizeof *g->st * nst);
+        if ((key && !kc) || !keys || !g->st)
+            return NULL;
+        if (key)
+            memcpy(kc, key, klen);
+        memset(g->st, 0, sizeof *g->st * nst);
+        for (uint32_t i = 0; i < P->n_keys; i++)
+            keys[i] = vcopy(Q, Q->a, kv[i]);
+        g->key = kc;
+        g->keys = keys;
+    }
+    g->klen = key ? klen : 0;
     g->hash = h;
-    for (uint32_t i = 0; i < P->n_keys; i++)
-        g->keys[i] = vcopy(Q, Q->a, kv[i]);
     G->slots[j] = G->n++;
     return g;
+}
+
+static uint64_t int_key_hash(int64_t x)
+{
+    return mix64((uint64_t)x);
+}
+
+/* The group of the row in rc. prev (may be NULL): the previous row's group; when the row's
+ * serialised key equals its key, it is returned without hashing. */
+static group *group_find(q *Q, const plan *P, gtab *G, const rctx *rc, group *prev)
+{
+    if (!P->n_keys && G->n)
+        return &G->g[0];
+    ff_sql_value kv[64];
+    if (P->key_int) {
+        kv[0] = ev(Q, P->keys[0], rc);
+        if (prev && prev->keys[0].v.i == kv[0].v.i)
+            return prev;
+        return group_at(Q, P, G, int_key_hash(kv[0].v.i), NULL, 0, kv, NULL);
+    }
+    ff_buf_reset(&Q->sbuf);
+    for (uint32_t i = 0; i < P->n_keys; i++) {
+        kv[i] = ev(Q, P->keys[i], rc);
+        ser(&Q->sbuf, &kv[i]);
+    }
+    if (Q->sbuf.len == 0)
+        ff_buf_addc(&Q->sbuf, 0);
+    if (prev && prev->klen == Q->sbuf.len && memcmp(prev->key, Q->sbuf.data, prev->klen) == 0)
+        return prev;
+    uint64_t h = XXH3_64bits(Q->sbuf.data, Q->sbuf.len);
+    return group_at(Q, P, G, h, Q->sbuf.data, (uint32_t)Q->sbuf.len, kv, NULL);
 }
 
 static ff_sql_value *rowset_add(q *Q, rowset *R)
@@ -3153,6 +3591,11 @@ static bool batch(q *Q, plan *P, gtab *G, rowset *R, rctx *rc, uint32_t n, uint3
                   const ff_sql_value *src_rows, uint32_t src_cols)
 {
     uint32_t n_sel = 0;
+    if (P->n_vecs && rc->blk) {
+        rc->vec = block_vectors(Q, P, rc->blk, n);
+        if (!rc->vec)
+            return false;
+    }
     if (P->where_fast && rc->blk)
         n_sel = fast_filter(Q, P, rc->blk, n, sel);
     for (uint32_t i = 0; i < n && !(P->where_fast && rc->blk); i++) {
@@ -3180,6 +3623,9 @@ static bool batch(q *Q, plan *P, gtab *G, rowset *R, rctx *rc, uint32_t n, uint3
     uint64_t want = P->sel->has_limit && !P->n_order && !P->agg && !P->sel->distinct
                         ? P->sel->limit + P->sel->offset
                         : UINT64_MAX;
+    group *prev = NULL; /* the previous selected row's group (run cache) */
+    uint32_t prev_row = 0;
+    bool run = P->key_run && rc->blk;
     for (uint32_t s = 0; s < n_sel && Q->rc == FF_OK; s++) {
         rc->row = sel[s];
         if (src_rows)
@@ -3194,13 +3640,21 @@ static bool batch(q *Q, plan *P, gtab *G, rowset *R, rctx *rc, uint32_t n, uint3
         if (gcache) {
             uint32_t code = kv->codes[rc->row];
             if (gcache[code] == UINT32_MAX) {
-                if (!(g = group_find(Q, P, G, rc)))
+                if (!(g = group_find(Q, P, G, rc, NULL)))
                     break;
                 gcache[code] = (uint32_t)(g - G->g);
             }
             g = &G->g[gcache[code]];
-        } else if (!(g = group_find(Q, P, G, rc))) {
-            break;
+        } else {
+            bool same = prev && run;
+            for (uint32_t c = 0; same && c < P->n_kcols; c++)
+                same = col_same(&rc->blk->col[P->kcols[c]], prev_row, rc->row);
+            if (same)
+                g = prev;
+            else if (!(g = group_find(Q, P, G, rc, prev)))
+                break;
+            prev = g;
+            prev_row = rc->row;
         }
         for (uint32_t a = 0; a < P->n_aggs; a++)
             agg_update(Q, &P->aggs[a], &g->st[a], rc);
@@ -3210,62 +3664,456 @@ static bool batch(q *Q, plan *P, gtab *G, rowset *R, rctx *rc, uint32_t n, uint3
 
 static void check_limits(q *Q)
 {
+    if (Q->stop && atomic_load(Q->stop)) {
+        if (Q->rc == FF_OK) {
+            Q->rc = FF_EFAILED; /* not reported: the failing worker's error is */
+            Q->stopped = true;
+        }
+        return;
+    }
+    if (Q->mem) {
+        /* the cap covers all workers: publish this one's bytes, allow what the others leave */
+        size_t mine = Q->a->used_bytes + Q->tmp->used_bytes, others = Q->held_bytes;
+        atomic_store(&Q->mem[Q->worker], mine);
+        for (uint32_t i = 0; i < Q->n_workers; i++)
+            if (i != Q->worker)
+                others += atomic_load(&Q->mem[i]);
+        Q->a->cap_bytes = others < Q->cap ? Q->cap - others : 1;
+        if (mine + others > Q->cap)
+            fail(Q, FF_ELIMIT, "memory_limit", 0, "memory limit exceeded (%zu bytes)", Q->cap);
+    }
     if (Q->a->over_cap || Q->tmp->over_cap)
         fail(Q, FF_ELIMIT, "memory_limit", 0, "memory limit exceeded (%zu bytes)", Q->cap);
     if (Q->timeout_ms && (ff_clock_mono_ns() - Q->start_ns) / 1000000 > Q->timeout_ms)
         fail(Q, FF_ELIMIT, "timeout", 0, "timeout after %u ms", Q->timeout_ms);
 }
 
-static void scan_table(q *Q, plan *P, gtab *G, rowset *R, uint32_t *sel)
+/* Chunk size of the per-block arena: a block's columns and vectors (a few MiB for 8192 rows)
+ * fit in the first chunk, which reset keeps, so blocks reuse memory instead of faulting in
+ * fresh pages. */
+static size_t tmp_chunk(size_t cap)
+{
+    return cap >= ((size_t)256 << 20) ? (size_t)8 << 20
+           : cap < ((size_t)4 << 20)  ? (size_t)16 << 10
+                                      : (size_t)1 << 20;
+}
+
+/* Read and process block b of part pi. False: stop the scan (error or LIMIT reached). */
+static bool scan_block(q *Q, plan *P, gtab *G, rowset *R, uint32_t *sel, size_t pi, uint32_t b)
 {
     ff_colset cols = P->cols;
-    for (size_t pi = 0; Q->snap && pi < Q->snap->n_parts && Q->rc == FF_OK; pi++) {
+    const ff_part *part = Q->snap->parts[pi];
+    ff_arena_reset(Q->tmp);
+    size_t used = Q->a->used_bytes, lim = Q->a->cap_bytes;
+    Q->tmp->cap_bytes = used < lim ? lim - used : 1;
+    ff_block blk;
+    memset(&blk, 0, sizeof blk);
+    uint32_t nr = ff_part_block_n_rows(part, b);
+    if (cols) {
+        ff_err perr;
+        memset(&perr, 0, sizeof perr);
+        ff_rc prc = ff_part_read(part, Q->pctx, b, cols, Q->tmp, &blk, &perr);
+        if (prc == FF_ELIMIT) {
+            fail(Q, FF_ELIMIT, "memory_limit", 0, "memory limit exceeded (%zu bytes)", Q->cap);
+            return false;
+        }
+        if (prc != FF_OK) {
+            fail(Q, prc, "storage", 0, "reading part %zu block %u failed: %s", pi, b, perr.msg);
+            return false;
+        }
+        for (int c = 0; c < FF_COL_COUNT; c++) {
+            if (!(cols & FF_COLSET(c)))
+                continue;
+            const ff_colvec *v = &blk.col[c];
+            Q->bytes_read += v->kind == FF_VEC_I64   ? 8ull * nr
+                             : v->kind == FF_VEC_STR ? v->off[nr] + 4ull * nr
+                                                     : 4ull * nr;
+        }
+    }
+    Q->blocks_read++;
+    Q->rows_read += nr;
+    rctx rc = {&blk, 0, NULL, NULL, NULL};
+    return batch(Q, P, G, R, &rc, nr, sel, NULL, 0);
+}
+
+typedef struct blkref {
+    uint32_t part, block;
+} blkref;
+
+/* Scan blocks list[from, to). */
+static void scan_range(q *Q, plan *P, gtab *G, rowset *R, uint32_t *sel, const blkref *list,
+                       size_t from, size_t to)
+{
+    for (size_t i = from; i < to && Q->rc == FF_OK; i++) {
+        check_limits(Q);
+        if (Q->rc != FF_OK || !scan_block(Q, P, G, R, sel, list[i].part, list[i].block))
+            return;
+    }
+}
+
+/* ---- parallel aggregation ---------------------------------------------------------------- */
+
+static void append_n(q *Q, ast *st, size_t elem, const void *src, uint32_t n)
+{
+    if (!n)
+        return;
+    if (st->cnt + n > st->cap) {
+        uint32_t nc = st->cap ? st->cap : 16;
+        while (nc < st->cnt + n)
+            nc *= 2;
+        void *np = grow(Q, st->p, elem * st->cnt, elem * nc);
+        if (!np)
+            return;
+        st->p = np;
+        st->cap = nc;
+    }
+    memcpy((char *)st->p + elem * st->cnt, src, elem * n);
+    st->cnt += n;
+}
+
+/* Fold state b (a later range of blocks) into a: afterwards a is what one thread scanning both
+ * ranges in order would hold (float sums aside: they are added in another order). b's memory
+ * may be referenced by a (it lives in a held arena). */
+static void agg_merge(q *Q, const aggd *d, ast *a, const ast *b)
+{
+    switch (d->fn) {
+    case FF_SQL_FN_COUNT:
+        a->n += b->n;
+        return;
+    case FF_SQL_FN_SUM:
+        if (!b->has)
+            return;
+        a->has = true;
+        a->f += b->f;
+        a->i = (int64_t)((uint64_t)a->i + (uint64_t)b->i);
+        return;
+    case FF_SQL_FN_AVG:
+        a->f += b->f;
+        avg_add(a, avg_sum(b));
+        a->n += b->n;
+        return;
+    case FF_SQL_FN_MIN:
+    case FF_SQL_FN_MAX:
+    case FF_SQL_FN_ANY:
+    case FF_SQL_FN_ANY_LAST: {
+        if (!b->has)
+            return;
+        bool take = !a->has || d->fn == FF_SQL_FN_ANY_LAST ||
+                    (d->fn == FF_SQL_FN_MIN && cmpv(&b->v, &a->v) < 0) ||
+                    (d->fn == FF_SQL_FN_MAX && cmpv(&b->v, &a->v) > 0);
+        if (take) {
+            a->v = b->v;
+            a->has = true;
+        }
+        return;
+    }
+    case FF_SQL_FN_ARG_MIN:
+    case FF_SQL_FN_ARG_MAX: {
+        if (!b->has)
+            return;
+        int c = a->has ? cmpv(&b->w, &a->w) : 0;
+        if (!a->has || (d->fn == FF_SQL_FN_ARG_MIN ? c < 0 : c > 0)) {
+            a->w = b->w;
+            a->v = b->v;
+            a->has = true;
+        }
+        return;
+    }
+    case FF_SQL_FN_UNIQ: {
+        if (!b->p)
+            return;
+        if (!a->p) {
+            a->p = b->p;
+            return;
+        }
+        uint8_t *x = a->p;
+        const uint8_t *y = b->p;
+        for (uint32_t i = 0; i < HLL_M; i++)
+            if (x[i] < y[i])
+                x[i] = y[i];
+        return;
+    }
+    case FF_SQL_FN_UNIQ_EXACT: {
+        const uint64_t *t = b->p;
+        for (uint32_t i = 0; i < b->cap && Q->rc == FF_OK; i++)
+            if (t[2 * i] || t[2 * i + 1])
+                set_add(Q, a, t[2 * i], t[2 * i + 1]);
+        return;
+    }
+    case FF_SQL_FN_QUANTILE:
+    case FF_SQL_FN_QUANTILES:
+        append_n(Q, a, sizeof(double), b->p, b->cnt);
+        return;
+    case FF_SQL_FN_GROUP_ARRAY:
+        append_n(Q, a, sizeof(ff_sql_value), b->p, b->cnt);
+        return;
+    case FF_SQL_FN_TOP_K: {
+        const topk_e *es = b->p; /* in order of first appearance (not sorted before final) */
+        for (uint32_t i = 0; i < b->cnt && Q->rc == FF_OK; i++)
+            topk_add_n(Q, a, es[i].v, es[i].count);
+        return;
+    }
+    case FF_SQL_FN_RETENTION:
+        a->n |= b->n;
+        return;
+    case FF_SQL_FN_WINDOW_FUNNEL:
+    case FF_SQL_FN_SEQUENCE_MATCH:
+    case FF_SQL_FN_SEQUENCE_COUNT: {
+        /* arrival order and row identities continue after a's (strict_once uses a row once) */
+        uint32_t c0 = a->cnt, r0 = (uint32_t)a->n;
+        append_n(Q, a, sizeof(wf_ev), b->p, b->cnt);
+        if (Q->rc != FF_OK)
+            return;
+        wf_ev *w = (wf_ev *)a->p + c0;
+        for (uint32_t i = 0; i < b->cnt; i++) {
+            w[i].seq += c0;
+            if (d->fn == FF_SQL_FN_WINDOW_FUNNEL)
+                w[i].row += r0;
+        }
+        a->n += b->n;
+        return;
+    }
+    case FF_SQL_FN_SESSION_COUNT: {
+        const int64_t *iv = b->p;
+        for (uint32_t i = 0; i < b->cnt && Q->rc == FF_OK; i++)
+            sess_add(Q, a, d->window, iv[2 * i], iv[2 * i + 1]);
+        return;
+    }
+    default:
+        return;
+    }
+}
+
+/* Whether every aggregate of P has a merge (agg_merge). */
+static bool aggs_mergeable(const plan *P)
+{
+    for (uint32_t i = 0; i < P->n_aggs; i++) {
+        switch (P->aggs[i].fn) {
+        case FF_SQL_FN_COUNT:
+        case FF_SQL_FN_SUM:
+        case FF_SQL_FN_AVG:
+        case FF_SQL_FN_MIN:
+        case FF_SQL_FN_MAX:
+        case FF_SQL_FN_ANY:
+        case FF_SQL_FN_ANY_LAST:
+        case FF_SQL_FN_ARG_MIN:
+        case FF_SQL_FN_ARG_MAX:
+        case FF_SQL_FN_UNIQ:
+        case FF_SQL_FN_UNIQ_EXACT:
+        case FF_SQL_FN_QUANTILE:
+        case FF_SQL_FN_QUANTILES:
+        case FF_SQL_FN_GROUP_ARRAY:
+        case FF_SQL_FN_TOP_K:
+        case FF_SQL_FN_RETENTION:
+        case FF_SQL_FN_WINDOW_FUNNEL:
+        case FF_SQL_FN_SEQUENCE_MATCH:
+        case FF_SQL_FN_SEQUENCE_COUNT:
+        case FF_SQL_FN_SESSION_COUNT:
+            break;
+        default:
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Merge the groups of B (a later range of blocks) into G, in B's order: new groups move over
+ * with their states, so G's order stays the order of first appearance. */
+static void merge_groups(q *Q, const plan *P, gtab *G, const gtab *B)
+{
+    for (uint32_t i = 0; i < B->n && Q->rc == FF_OK; i++) {
+        const group *b = &B->g[i];
+        uint32_t before = G->n;
+        group *g = group_at(Q, P, G, b->hash, P->key_int ? NULL : b->key, b->klen, b->keys, b->st);
+        if (!g || G->n != before)
+            continue;
+        for (uint32_t a = 0; a < P->n_aggs && Q->rc == FF_OK; a++)
+            agg_merge(Q, &P->aggs[a], &g->st[a], &b->st[a]);
+    }
+}
+
+typedef struct worker {
+    q W;
+    gtab G;
+    held *h; /* h->a is W.a */
+    ff_arena tmp;
+    ff_sql_error err;
+    plan *P;
+    const blkref *list;
+    size_t from, to;
+    uint32_t *sel;
+    pthread_t th;
+    bool started;
+} worker;
+
+static void *worker_main(void *arg)
+{
+    worker *w = arg;
+    rowset R = {0};
+    scan_range(&w->W, w->P, &w->G, &R, w->sel, w->list, w->from, w->to);
+    if (w->W.rc != FF_OK)
+        atomic_store(w->W.stop, 1);
+    return NULL;
+}
+
+/* Split the blocks into n_workers contiguous ranges of about equal rows; the calling thread
+ * scans the first into G, worker threads the others into their own tables; then the others are
+ * merged into G in range order. */
+static void scan_parallel(q *Q, plan *P, gtab *G, uint32_t *sel, const blkref *list, size_t n,
+                          uint64_t rows, uint32_t nw)
+{
+    worker *w = qalloc(Q, Q->a, sizeof *w * nw);
+    atomic_size_t *mem = qalloc(Q, Q->a, sizeof *mem * nw);
+    if (!w || !mem)
+        return;
+    memset(w, 0, sizeof *w * nw);
+    atomic_int stop;
+    atomic_init(&stop, 0);
+    for (uint32_t i = 0; i < nw; i++)
+        atomic_init(&mem[i], 0);
+    size_t chunk = Q->cap < ((size_t)4 << 20) ? (size_t)16 << 10 : (size_t)1 << 20;
+    /* ranges: worker k starts at the first block whose rows begin at or after k * rows / nw */
+    size_t *cut = qalloc(Q, Q->a, sizeof *cut * (nw + 1));
+    if (!cut)
+        return;
+    cut[0] = 0;
+    cut[nw] = n;
+    uint64_t acc = 0;
+    uint32_t c = 1;
+    for (size_t i = 0; i < n; i++) {
+        while (c < nw && acc >= rows * c / nw)
+            cut[c++] = i;
+        acc += ff_part_block_n_rows(Q->snap->parts[list[i].part], list[i].block);
+    }
+    while (c < nw)
+        cut[c++] = n;
+    if (Q->threads_used < nw)
+        Q->threads_used = nw;
+    Q->stop = &stop;
+    Q->mem = mem;
+    Q->n_workers = nw;
+    Q->worker = 0;
+    size_t main_used = Q->a->used_bytes;
+    for (uint32_t k = 1; k < nw && Q->rc == FF_OK; k++) {
+        worker *x = &w[k];
+        x->h = qalloc(Q, Q->a, sizeof *x->h);
+        x->sel = qalloc(Q, Q->a, sizeof *x->sel * FF_PART_MAX_BLOCK_ROWS);
+        if (!x->h || !x->sel) {
+            x->h = NULL; /* not started, nothing to free */
+            break;
+        }
+        ff_arena_init(&x->h->a, chunk, main_used < Q->cap ? Q->cap - main_used : 1);
+        x->h->next = Q->held;
+        Q->held = x->h;
+        ff_arena_init(&x->tmp, tmp_chunk(Q->cap), Q->cap);
+        x->W = *Q;
+        x->W.a = &x->h->a;
+        x->W.tmp = &x->tmp;
+        x->W.err = &x->err;
+        x->W.rc = FF_OK;
+        x->W.worker = k;
+        x->W.rows_read = x->W.bytes_read = x->W.blocks_read = x->W.blocks_pruned = 0;
+        x->W.held = NULL;
+        ff_buf_init(&x->W.sbuf, (size_t)1 << 40);
+        ff_buf_init(&x->W.kbuf, (size_t)1 << 40);
+        x->W.pctx = NULL;
+        ff_err perr;
+        memset(&perr, 0, sizeof perr);
+        if (ff_part_ctx_new(&x->W.pctx, &perr) != FF_OK)
+            fail(&x->W, FF_ENOMEM, "no_memory", 0, "out of memory");
+        x->P = P;
+        x->list = list;
+        x->from = cut[k];
+        x->to = cut[k + 1];
+        if (x->W.rc == FF_OK)
+            x->started = pthread_create(&x->th, NULL, worker_main, x) == 0;
+    }
+    rowset R = {0};
+    if (Q->rc == FF_OK)
+        scan_range(Q, P, G, &R, sel, list, cut[0], cut[1]);
+    if (Q->rc != FF_OK)
+        atomic_store(&stop, 1);
+    for (uint32_t k = 1; k < nw; k++) {
+        worker *x = &w[k];
+        if (x->started)
+            pthread_join(x->th, NULL);
+        else if (x->h && x->W.rc == FF_OK && !atomic_load(&stop))
+            worker_main(x); /* no thread: scan the range here */
+    }
+    Q->stop = NULL;
+    Q->mem = NULL;
+    Q->n_workers = 0;
+    /* statistics; the first real error (in block order) wins */
+    ff_rc first = Q->stopped ? FF_OK : Q->rc;
+    for (uint32_t k = 1; k < nw; k++) {
+        worker *x = &w[k];
+        if (!x->h)
+            continue;
+        Q->rows_read += x->W.rows_read;
+        Q->bytes_read += x->W.bytes_read;
+        Q->blocks_read += x->W.blocks_read;
+        if (first == FF_OK && x->W.rc != FF_OK && !x->W.stopped) {
+            first = x->W.rc;
+            *Q->err = x->err;
+        }
+    }
+    if (Q->stopped) {
+        Q->stopped = false;
+        Q->rc = first;
+    } else if (Q->rc == FF_OK) {
+        Q->rc = first;
+    }
+    for (uint32_t k = 1; k < nw && Q->rc == FF_OK; k++)
+        if (w[k].h)
+            merge_groups(Q, P, G, &w[k].G);
+    for (uint32_t k = 1; k < nw; k++) {
+        worker *x = &w[k];
+        if (!x->h)
+            continue;
+        Q->held_bytes += x->h->a.used_bytes;
+        ff_part_ctx_free(x->W.pctx);
+        ff_buf_fini(&x->W.sbuf);
+        ff_buf_fini(&x->W.kbuf);
+        ff_arena_fini(&x->tmp);
+    }
+    Q->a->cap_bytes = Q->held_bytes < Q->cap ? Q->cap - Q->held_bytes : 1;
+    if (Q->rc == FF_OK)
+        check_limits(Q);
+}
+
+static void scan_table(q *Q, plan *P, gtab *G, rowset *R, uint32_t *sel)
+{
+    if (!Q->snap)
+        return;
+    size_t n = 0;
+    for (size_t pi = 0; pi < Q->snap->n_parts; pi++)
+        n += ff_part_get_info(Q->snap->parts[pi])->n_blocks;
+    blkref *list = qalloc(Q, Q->a, sizeof *list * (n ? n : 1));
+    if (!list)
+        return;
+    /* zone-map pruning first: what is left is split between the workers */
+    size_t k = 0;
+    uint64_t rows = 0;
+    for (size_t pi = 0; pi < Q->snap->n_parts; pi++) {
         const ff_part *part = Q->snap->parts[pi];
         const ff_part_info *info = ff_part_get_info(part);
-        for (uint32_t b = 0; b < info->n_blocks && Q->rc == FF_OK; b++) {
-            check_limits(Q);
-            if (Q->rc != FF_OK)
-                return;
+        for (uint32_t b = 0; b < info->n_blocks; b++) {
             if (!block_may_match(P, part, b)) {
                 Q->blocks_pruned++;
                 continue;
             }
-            ff_arena_reset(Q->tmp);
-            size_t used = Q->a->used_bytes;
-            Q->tmp->cap_bytes = used < Q->cap ? Q->cap - used : 1;
-            ff_block blk;
-            memset(&blk, 0, sizeof blk);
-            uint32_t nr = ff_part_block_n_rows(part, b);
-            if (cols) {
-                ff_err perr;
-                memset(&perr, 0, sizeof perr);
-                ff_rc prc = ff_part_read(part, Q->pctx, b, cols, Q->tmp, &blk, &perr);
-                if (prc == FF_ELIMIT) {
-                    fail(Q, FF_ELIMIT, "memory_limit", 0, "memory limit exceeded (%zu bytes)",
-                         Q->cap);
-                    return;
-                }
-                if (prc != FF_OK) {
-                    fail(Q, prc, "storage", 0, "reading part %zu block %u failed: %s", pi, b,
-                         perr.msg);
-                    return;
-                }
-                for (int c = 0; c < FF_COL_COUNT; c++) {
-                    if (!(cols & FF_COLSET(c)))
-                        continue;
-                    const ff_colvec *v = &blk.col[c];
-                    Q->bytes_read += v->kind == FF_VEC_I64   ? 8ull * nr
-                                     : v->kind == FF_VEC_STR ? v->off[nr] + 4ull * nr
-                                                             : 4ull * nr;
-                }
-            }
-            Q->blocks_read++;
-            Q->rows_read += nr;
-            rctx rc = {&blk, 0, NULL, NULL};
-            if (!batch(Q, P, G, R, &rc, nr, sel, NULL, 0))
-                return;
+            list[k++] = (blkref){(uint32_t)pi, b};
+            rows += ff_part_block_n_rows(part, b);
         }
     }
+    uint32_t nw = Q->threads;
+    if (nw > k)
+        nw = (uint32_t)k;
+    if (P->agg && nw >= 2 && Q->n_workers == 0 && rows >= Q->par_min_rows && aggs_mergeable(P)) {
+        scan_parallel(Q, P, G, sel, list, k, rows, nw);
+        return;
+    }
+    scan_range(Q, P, G, R, sel, list, 0, k);
 }
 
 static void scan_rowset(q *Q, plan *P, gtab *G, rowset *R, uint32_t *sel)
@@ -3279,7 +4127,7 @@ static void scan_rowset(q *Q, plan *P, gtab *G, rowset *R, uint32_t *sel)
         uint32_t n =
             (uint32_t)(S->n_rows - r0 < FF_PART_BLOCK_ROWS ? S->n_rows - r0 : FF_PART_BLOCK_ROWS);
         Q->rows_read += n;
-        rctx rc = {NULL, 0, NULL, NULL};
+        rctx rc = {NULL, 0, NULL, NULL, NULL};
         if (!batch(Q, P, G, R, &rc, n, sel, S->rows + r0 * S->n_cols, S->n_cols))
             return;
     }
@@ -3438,6 +4286,7 @@ static ff_rc run_select(q *Q, const ff_sql_select *s, rowset *out)
     }
     if (Q->rc != FF_OK)
         return Q->rc;
+    plan_vectors(P);
     /* run */
     rowset R = {0};
     R.n_cols = P->n_out + P->n_order;
@@ -3454,14 +4303,14 @@ static ff_rc run_select(q *Q, const ff_sql_select *s, rowset *out)
     if (P->agg) {
         if (!P->n_keys && !G.n) {
             rctx rc = {0};
-            if (!group_find(Q, P, &G, &rc))
+            if (!group_find(Q, P, &G, &rc, NULL))
                 return Q->rc;
         }
         for (uint32_t gi = 0; gi < G.n && Q->rc == FF_OK; gi++) {
             group *g = &G.g[gi];
             for (uint32_t a = 0; a < P->n_aggs; a++)
                 agg_final(Q, &P->aggs[a], &g->st[a]);
-            rctx rc = {NULL, 0, NULL, g};
+            rctx rc = {NULL, 0, NULL, g, NULL};
             if (P->having) {
                 ff_sql_value h = ev(Q, P->having, &rc);
                 if (!truthy(&h))
@@ -3538,7 +4387,7 @@ ff_rc ff_sql_query(const char *sql, size_t len, const ff_table_snapshot *snap,
     ff_arena qa, tmp;
     size_t chunk = cap < ((size_t)4 << 20) ? (size_t)16 << 10 : (size_t)1 << 20;
     ff_arena_init(&qa, chunk, cap);
-    ff_arena_init(&tmp, chunk, cap);
+    ff_arena_init(&tmp, tmp_chunk(cap), cap);
     q Q;
     memset(&Q, 0, sizeof Q);
     Q.text = sql;
@@ -3551,6 +4400,16 @@ ff_rc ff_sql_query(const char *sql, size_t len, const ff_table_snapshot *snap,
     Q.start_ns = ff_clock_mono_ns();
     Q.timeout_ms = o.timeout_ms;
     Q.snap = snap;
+    Q.threads = o.threads;
+    if (!Q.threads) {
+        cpu_set_t cs;
+        long n = sched_getaffinity(0, sizeof cs, &cs) == 0 ? CPU_COUNT(&cs)
+                                                           : sysconf(_SC_NPROCESSORS_ONLN);
+        Q.threads = n < 1 ? 1 : n > 8 ? 8 : (uint32_t)n;
+    }
+    if (Q.threads > 64)
+        Q.threads = 64;
+    Q.par_min_rows = o.par_min_rows ? o.par_min_rows : 100000;
     ff_buf_init(&Q.sbuf, (size_t)1 << 40);
     ff_buf_init(&Q.kbuf, (size_t)1 << 40);
     ff_sql_stmt *st = NULL;
@@ -3612,11 +4471,14 @@ ff_rc ff_sql_query(const char *sql, size_t len, const ff_table_snapshot *snap,
         res->bytes_read = Q.bytes_read;
         res->blocks_read = Q.blocks_read;
         res->blocks_pruned = Q.blocks_pruned;
+        res->threads = Q.threads_used ? Q.threads_used : 1;
         res->elapsed_s = (double)(ff_clock_mono_ns() - Q.start_ns) / 1e9;
     }
     ff_part_ctx_free(Q.pctx);
     ff_buf_fini(&Q.sbuf);
     ff_buf_fini(&Q.kbuf);
+    for (held *h = Q.held; h; h = h->next)
+        ff_arena_fini(&h->a); /* the held nodes themselves live in qa */
     ff_arena_fini(&tmp);
     ff_arena_fini(&qa);
     *out = res;

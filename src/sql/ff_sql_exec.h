@@ -10,8 +10,13 @@
  * before any chunk is read (ts ranges, equality, IN). The WHERE filter produces a selection
  * vector of the block's rows; SELECT expressions, group keys and aggregate arguments are then
  * evaluated over the selected rows (an interpreter over the bound expression tree, one value at
- * a time; simple column-vs-constant predicates run as tight loops over the column vectors).
- * Aggregation is a hash aggregation keyed by the serialised group-key values. ORDER BY sorts
+ * a time; simple column-vs-constant predicates run as tight loops over the column vectors, and
+ * toDate/toStartOfHour-like functions of ts and comparisons of them are computed per block into
+ * int64 vectors). Aggregation is a hash aggregation keyed by the serialised group-key values
+ * (one integer/time key: by the int64; a row whose key columns equal the previous row's joins
+ * its group without hashing). An aggregation over the table that reads >= par_min_rows rows
+ * runs on opts->threads workers, each over a contiguous range of blocks with its own arenas and
+ * group table, merged into the first in range order (same results as one thread). ORDER BY sorts
  * the materialised rows (stable, multi-key); LIMIT/OFFSET cut them. A FROM subquery is run
  * first and its rows feed the outer query as the source.
  *
@@ -48,18 +53,27 @@
  *  - Vectorised parts: a WHERE that is a conjunction of column-vs-constant comparisons (=, !=,
  *    <, <=, >, >=, IN on numeric, time and string columns) runs as loops over the column
  *    vectors (dictionary columns matched once per dictionary entry); GROUP BY one dictionary
- *    column maps codes to groups once per block. Everything else is interpreted per row over
- *    the selection vector.
+ *    column maps codes to groups once per block; toDate, toDateTime, toStartOf{Minute,Hour,Day}
+ *    of ts, comparisons of such values and of integer/time columns, and string column = / !=
+ *    constant are computed per block. Everything else is interpreted per row over the
+ *    selection vector.
+ *  - Threads: merges keep results identical to one thread's (group order included), except the
+ *    last bits of sum/avg over Float64 values, added in another order (avg of integers and
+ *    Decimals keeps an exact 128-bit sum).
  *  - Memory: the cap applies to the query's plan/group/result arena and, per block, to the
  *    scratch arena (given what the first does not use). The result is copied out uncapped.
  *    Sorting and output formatting do not check the timeout.
  *
  * INVARIANTS: FF_OK means *out is a complete result; any error leaves *out NULL and err
  * filled (positions point into the query when the problem is in the text). Memory of one
- * query is bounded by opts->mem_cap ("memory limit exceeded (N bytes)", FF_ELIMIT) and time by
- * opts->timeout_ms, checked per block ("timeout after N ms", FF_ELIMIT).
+ * query, all its threads together, is bounded by opts->mem_cap ("memory limit exceeded (N
+ * bytes)", FF_ELIMIT) and time by opts->timeout_ms, checked per block ("timeout after N ms",
+ * FF_ELIMIT). With threads, the first error in block order is the query's; it stops the other
+ * workers at their next block.
  *
- * THREADING: reentrant; one query runs on the calling thread (threads = 1).
+ * THREADING: reentrant. An aggregation scan may start opts->threads - 1 worker threads, joined
+ * before ff_sql_query returns; they only read the snapshot's parts (ff_part is safe for
+ * concurrent readers) and the shared plan.
  * OWNERSHIP: the snapshot is borrowed for the call; the result owns all its memory (free it
  * with ff_sql_result_free).
  */
@@ -76,10 +90,12 @@
 #include "store/ff_table.h"
 
 typedef struct ff_sql_exec_opts {
-    size_t mem_cap;      /* bytes for the whole query; 0 = 1 GiB */
-    uint32_t timeout_ms; /* 0 = none */
-    uint32_t threads;    /* 1 (more are not used yet) */
-    int64_t now_ms;      /* now()/today(); 0 = the clock */
+    size_t mem_cap;        /* bytes for the whole query; 0 = 1 GiB */
+    uint32_t timeout_ms;   /* 0 = none */
+    uint32_t threads;      /* workers of an aggregation scan; 0 = the CPUs this process may run
+                              on (sched_getaffinity), at most 8; 1 = the calling thread only */
+    int64_t now_ms;        /* now()/today(); 0 = the clock */
+    uint64_t par_min_rows; /* scans of fewer rows (after pruning) use one thread; 0 = 100000 */
 } ff_sql_exec_opts;
 
 /* Value tags. */
@@ -124,7 +140,8 @@ typedef struct ff_sql_result {
     uint64_t rows_read;  /* rows of the blocks read (pruned blocks are not counted) */
     uint64_t bytes_read; /* decoded bytes of the columns read */
     uint64_t blocks_read, blocks_pruned;
-    ff_arena arena; /* owns everything above */
+    uint32_t threads; /* threads the largest scan of the query ran on (1 = not parallel) */
+    ff_arena arena;   /* owns everything above */
 } ff_sql_result;
 
 ff_rc ff_sql_query(const char *sql, size_t len, const ff_table_snapshot *snap,
