@@ -92,8 +92,8 @@ static const opt table[] = {
      "Drop whole days of the columnar store older than this; 0 keeps everything."},
     {"store-seal-ms", T_U64, OFF(store_seal_ms), 0, "1000", 10, 60000, NULL, SRV | FF_CMD_CONFIG,
      "Events consumed from the log are sealed into a queryable part this often."},
-    {"store-merge-fanin", T_U64, OFF(store_merge_fanin), 0, "8", 2, 64, NULL,
-     SRV | FF_CMD_CONFIG, "Merge a day's parts of one level once there are more than this."},
+    {"store-merge-fanin", T_U64, OFF(store_merge_fanin), 0, "8", 2, 64, NULL, SRV | FF_CMD_CONFIG,
+     "Merge a day's parts of one level once there are more than this."},
     {"watermark-ms", T_U64, OFF(watermark_ms), 0, "30000", 0, 3600000, NULL, SRV | FF_CMD_CONFIG,
      "Live metrics: bounded out-of-orderness; the event-time watermark trails the newest event "
      "time by this much."},
