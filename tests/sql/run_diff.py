@@ -63,7 +63,9 @@ SOURCE_DIR = os.environ.get("FF_SOURCE_DIR") or os.path.abspath(os.path.join(HER
 SHARED_DIR = os.environ.get("FF_SHARED_DIR") or os.path.abspath(os.path.join(SOURCE_DIR, "..", "shared"))
 CH_SERVER = os.environ.get("FF_CLICKHOUSE_SERVER", "/usr/sbin/clickhouse-server")
 VERBOSE = os.environ.get("FF_VERBOSE") == "1"
-DEADLINE_S = 170  # the whole test stays under ~3 minutes
+# A bound on the whole run, not a speed check: ~10 s in a plain build on a quiet 2-core box,
+# a few minutes under ASan on a loaded one. Past it the test fails naming the query it reached.
+DEADLINE_S = int(os.environ.get("FF_SQL_DIFF_BUDGET_S", "900"))
 
 # ClickHouse column types (ff_schema.h ch_type, with 18.16's substitutions).
 CH_COLUMNS = [
