@@ -765,8 +765,8 @@ static kstate *key_get(ff_rules *R, uint32_t ri, const char *key, size_t klen,
 
 static bool add_entry(ff_rules *R, const rule *r, kstate *k, int64_t ts, double v, uint64_t h)
 {
-    entry *e = k->e + k->off;
-    if (r->agg == AGG_DISTINCT) { /* a value seen again moves to its newest time */
+    entry *e = k->e ? k->e + k->off : NULL; /* NULL + 0 is undefined: no entries yet */
+    if (r->agg == AGG_DISTINCT) {           /* a value seen again moves to its newest time */
         for (uint32_t i = 0; i < k->n; i++)
             if (e[i].h == h) {
                 if (e[i].ts >= ts)
