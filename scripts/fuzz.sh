@@ -30,6 +30,7 @@ for bin in "$BUILD_DIR"/fuzz_*; do
     fuzz_part) runs=6000 ;;
     fuzz_rules) runs=100000 ;;
     fuzz_stream) runs=100000 ;;
+    fuzz_accept_encoding) runs=200000 ;;
     *) runs=50000 ;;
   esac
   seed=${FF_FUZZ_SEED:-1}

@@ -13,7 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "alert/ff_alert.h"
@@ -27,6 +29,7 @@
 #include "core/ff_mem.h"
 #include "evlog/ff_evlog.h"
 #include "http/ff_assets.h"
+#include "http/ff_http_enc.h"
 #include "http/ff_ratelimit.h"
 #include "sql/ff_sql_exec.h"
 #include "store/ff_store.h"
@@ -91,6 +94,10 @@ struct ff_server {
 };
 
 /* Per connection, reused across keep-alive requests. */
+#ifndef FF_INGEST_NICE
+#define FF_INGEST_NICE 0 /* nice value for ingest connection threads; 0 = off (the default) */
+#endif
+
 typedef struct conn {
     ff_arena arena;
     ff_buf body;
@@ -107,6 +114,7 @@ typedef struct conn {
     uint64_t start_ns;
     bool responded; /* an answer is queued: discard the rest of the body */
     bool started;
+    bool niced; /* this connection's thread runs at FF_INGEST_NICE (see R_INGEST below) */
 } conn;
 
 /* ---- small helpers ------------------------------------------------------- */
@@ -485,8 +493,13 @@ static enum MHD_Result handle_asset(ff_server *s, struct MHD_Connection *c, cons
         const char *inm = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "If-None-Match");
         bool sdk = !strncmp(url, "/sdk/", 5);
         const char *cache = sdk ? "public, max-age=3600" : "public, max-age=60";
-        const char *hdrs[12] = {
-            "ETag", a->etag, "Cache-Control", cache, "Access-Control-Allow-Origin", "*", NULL};
+        /* Text assets also exist gzip-compressed (built in, cmake/FFEmbed.cmake): sent as
+         * Content-Encoding: gzip to clients that accept it, with an ETag of their own. */
+        bool gz = a->gz && ff_http_accepts_gzip(
+                               MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Accept-Encoding"));
+        const char *etag = gz ? a->gz_etag : a->etag;
+        const char *hdrs[16] = {"ETag", etag, "Cache-Control", cache, "Access-Control-Allow-Origin",
+                                "*",    NULL};
         if (!strncmp(url, "/dash/", 6)) {
             /* index.html names app.js?v=<content hash>: those URLs never change meaning, so
              * they are cached for a year; the page itself revalidates by ETag every time. */
@@ -500,7 +513,15 @@ static enum MHD_Result handle_asset(ff_server *s, struct MHD_Connection *c, cons
             hdrs[8] = "Referrer-Policy";
             hdrs[9] = "no-referrer";
         }
-        if (inm && strstr(inm, a->etag)) {
+        if (a->gz) {
+            int k = 0;
+            while (hdrs[k])
+                k += 2;
+            hdrs[k] = "Vary";
+            hdrs[k + 1] = "Accept-Encoding";
+            hdrs[k + 2] = NULL;
+        }
+        if (inm && (strstr(inm, a->etag) || (a->gz_etag && strstr(inm, a->gz_etag)))) {
             struct MHD_Response *r = MHD_create_response_from_buffer(0, "", MHD_RESPMEM_PERSISTENT);
             for (int k = 0; hdrs[k]; k += 2)
                 MHD_add_response_header(r, hdrs[k], hdrs[k + 1]);
@@ -509,9 +530,11 @@ static enum MHD_Result handle_asset(ff_server *s, struct MHD_Connection *c, cons
             count_status(s, 304);
             return ret;
         }
-        struct MHD_Response *r =
-            MHD_create_response_from_buffer(a->len, (void *)a->data, MHD_RESPMEM_PERSISTENT);
+        struct MHD_Response *r = MHD_create_response_from_buffer(
+            gz ? a->gz_len : a->len, (void *)(gz ? a->gz : a->data), MHD_RESPMEM_PERSISTENT);
         MHD_add_response_header(r, "Content-Type", a->content_type);
+        if (gz)
+            MHD_add_response_header(r, "Content-Encoding", "gzip");
         MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
         for (int k = 0; hdrs[k]; k += 2)
             MHD_add_response_header(r, hdrs[k], hdrs[k + 1]);
@@ -997,6 +1020,17 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                                  bad, NULL);
         }
         k->rt = route_of(url, &k->call);
+        /* Issue 3 (an event queryable within 1 s at full ingest): on a saturated box the
+         * ingest connection threads and the store consumer compete for the CPU, and the
+         * consumer falls behind. The first ingest request of a connection lowers its thread's
+         * priority to nice FF_INGEST_NICE (threads are per connection here, and an
+         * unprivileged thread cannot raise it again, so a later query on the same
+         * connection stays niced too). 0 = off. Figures: docs/benchmarks.md, "Store
+         * consumer". */
+        if (FF_INGEST_NICE > 0 && k->rt == R_INGEST && !k->niced) {
+            k->niced = true;
+            (void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), FF_INGEST_NICE);
+        }
         bool is_post = !strcmp(method, "POST");
         switch (k->rt) {
         case R_NONE:

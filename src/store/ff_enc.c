@@ -523,6 +523,7 @@ static void uuid_format(const uint8_t *b, char *out)
 /* ---- chunk context ----------------------------------------------------------------------- */
 
 typedef struct sortent {
+    uint64_t key; /* 8 bytes after the dictionary's common prefix, big-endian, 0-padded */
     const char *p;
     uint32_t len;
     uint32_t idx;
@@ -707,6 +708,13 @@ uint32_t ff_enc_n_distinct(const ff_enc_ctx *c)
     return ff_type_is_str(c->in.type) ? c->n_uniq : 0;
 }
 
+const ff_str *ff_enc_distinct(const ff_enc_ctx *c, uint32_t *n)
+{
+    bool is_str = c->prepared && ff_type_is_str(c->in.type);
+    *n = is_str ? c->n_uniq : 0;
+    return is_str ? c->uniq : NULL;
+}
+
 size_t ff_enc_size(const ff_enc_ctx *c, ff_enc e)
 {
     if (!c->prepared || !ff_enc_valid_for(e, c->in.type, c->in.nullable))
@@ -748,9 +756,15 @@ ff_enc ff_enc_smallest(const ff_enc_ctx *c, uint32_t allowed)
     return best;
 }
 
+/* Keys order like the strings where they differ (all strings share the prefix before them; a
+ * string that ends inside the key pads with 0, which sorts first or ties); ties compare the
+ * strings. Long values with a common start (URLs, JSON) are then mostly told apart by one
+ * integer comparison. */
 static int sortent_cmp(const void *a, const void *b)
 {
     const sortent *x = a, *y = b;
+    if (x->key != y->key)
+        return x->key < y->key ? -1 : 1;
     return ff_str_cmp(x->p, x->len, y->p, y->len);
 }
 
@@ -758,8 +772,21 @@ static void dict_sort(ff_enc_ctx *c)
 {
     if (c->dict_sorted)
         return;
-    for (uint32_t u = 0; u < c->n_uniq; u++)
-        c->sorted[u] = (sortent){c->uniq[u].p, c->uniq[u].len, u};
+    size_t cp = c->n_uniq ? c->uniq[0].len : 0; /* common prefix of every distinct value */
+    for (uint32_t u = 1; u < c->n_uniq && cp; u++) {
+        const char *a = c->uniq[0].p, *b = c->uniq[u].p;
+        size_t m = c->uniq[u].len < cp ? c->uniq[u].len : cp, j = 0;
+        while (j < m && a[j] == b[j])
+            j++;
+        cp = j;
+    }
+    for (uint32_t u = 0; u < c->n_uniq; u++) {
+        const ff_str *v = &c->uniq[u];
+        uint64_t key = 0;
+        for (size_t j = cp; j < cp + 8; j++)
+            key = (key << 8) | (j < v->len ? (unsigned char)v->p[j] : 0u);
+        c->sorted[u] = (sortent){key, v->p, v->len, u};
+    }
     qsort(c->sorted, c->n_uniq, sizeof *c->sorted, sortent_cmp);
     for (uint32_t k = 0; k < c->n_uniq; k++)
         c->rank[c->sorted[k].idx] = k;

@@ -155,6 +155,10 @@ size_t ff_enc_size(const ff_enc_ctx *c, ff_enc e);
 /* NULL rows of a numeric chunk; distinct values of a string chunk. */
 uint32_t ff_enc_n_null(const ff_enc_ctx *c);
 uint32_t ff_enc_n_distinct(const ff_enc_ctx *c);
+/* The distinct values of a prepared string chunk ('' included when present), in first-seen
+ * order; *n gets their count (ff_enc_n_distinct). NULL for a numeric chunk. Valid until the
+ * next prepare. */
+const ff_str *ff_enc_distinct(const ff_enc_ctx *c, uint32_t *n);
 /* The applicable encoding in allowed (FF_ENC_BIT mask) with the smallest raw size. */
 ff_enc ff_enc_smallest(const ff_enc_ctx *c, uint32_t allowed);
 /* Append the prepared chunk encoded as e. FF_EINVAL when e does not apply. */

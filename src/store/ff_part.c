@@ -122,6 +122,9 @@ typedef struct wcol {
 
 typedef enum wstate { W_ADDING, W_DONE, W_FAILED } wstate;
 
+typedef struct wfin wfin; /* finish's working memory (below) */
+static void wfin_free(wfin *f);
+
 struct ff_part_writer {
     ff_part_writer_opts o;
     wstate state;
@@ -129,11 +132,12 @@ struct ff_part_writer {
     uint64_t total_bytes;
     wcol col[FF_COL_COUNT];
     uint64_t off_min, off_max;
+    wfin *fin; /* NULL until the first finish; kept by reset */
 };
 
-ff_rc ff_part_writer_new(const ff_part_writer_opts *opts, ff_part_writer **out, ff_err *err)
+/* Fill in defaults and check opts. */
+static ff_rc writer_opts(const ff_part_writer_opts *opts, ff_part_writer_opts *out, ff_err *err)
 {
-    *out = NULL;
     ff_part_writer_opts o = opts ? *opts : (ff_part_writer_opts){0};
     if (o.block_rows == 0)
         o.block_rows = FF_PART_BLOCK_ROWS;
@@ -158,6 +162,17 @@ ff_rc ff_part_writer_new(const ff_part_writer_opts *opts, ff_part_writer **out, 
                           o.log_first, o.log_last);
     if (o.created_ms == 0)
         o.created_ms = ff_clock_now_ms();
+    *out = o;
+    return FF_OK;
+}
+
+ff_rc ff_part_writer_new(const ff_part_writer_opts *opts, ff_part_writer **out, ff_err *err)
+{
+    *out = NULL;
+    ff_part_writer_opts o;
+    ff_rc rc = writer_opts(opts, &o, err);
+    if (rc)
+        return rc;
     ff_part_writer *w = ff_calloc(1, sizeof *w);
     if (!w)
         return FF_ERR_SET(err, FF_ENOMEM, "part writer: out of memory");
@@ -177,7 +192,46 @@ void ff_part_writer_free(ff_part_writer *w)
         ff_free(w->col[c].off);
         ff_free(w->col[c].bytes);
     }
+    wfin_free(w->fin);
     ff_free(w);
+}
+
+static ff_rc resize_rows(ff_part_writer *w, uint64_t cap);
+
+/* Capacity kept across a reset is trimmed when it is over RESET_SLACK times what the last
+ * part needed and over the floor below, so a burst does not pin its peak memory forever. */
+#define RESET_SLACK 4
+#define RESET_KEEP_BYTES (64u << 20)
+#define RESET_KEEP_ROWS (256u * 1024)
+
+ff_rc ff_part_writer_reset(ff_part_writer *w, const ff_part_writer_opts *opts, ff_err *err)
+{
+    ff_part_writer_opts o;
+    ff_rc rc = writer_opts(opts, &o, err);
+    if (rc)
+        return rc;
+    for (int c = 0; c < FF_COL_COUNT; c++) {
+        wcol *k = &w->col[c];
+        if (k->bytes && k->cap_bytes > RESET_KEEP_BYTES &&
+            k->cap_bytes / RESET_SLACK > k->n_bytes) {
+            uint64_t cap = k->n_bytes * 2 > 4096 ? k->n_bytes * 2 : 4096;
+            char *p = ff_realloc(k->bytes, (size_t)cap);
+            if (p) { /* a failed shrink keeps the larger buffer: still valid */
+                k->bytes = p;
+                k->cap_bytes = cap;
+            }
+        }
+        k->n_bytes = 0;
+    }
+    if (w->cap > RESET_KEEP_ROWS && w->cap / RESET_SLACK > w->n)
+        resize_rows(w, w->n * 2 > 1024 ? w->n * 2 : 1024); /* shrinking: cannot lose rows */
+    w->o = o;
+    w->state = W_ADDING;
+    w->n = 0;
+    w->total_bytes = 0;
+    w->off_min = UINT64_MAX;
+    w->off_max = 0;
+    return FF_OK;
 }
 
 uint64_t ff_part_writer_n_rows(const ff_part_writer *w)
@@ -202,11 +256,12 @@ static ff_rc grow_bytes(wcol *k, uint64_t need)
     return FF_OK;
 }
 
-static ff_rc grow_rows(ff_part_writer *w)
+/* Reallocate every column's per-row arrays to cap rows (more or fewer). On failure the
+ * arrays already resized keep at least min(old, new) rows, which is what w->cap then says. */
+static ff_rc resize_rows(ff_part_writer *w, uint64_t cap)
 {
-    uint64_t cap = w->cap ? w->cap * 2 : 1024;
-    if (cap > w->o.max_rows)
-        cap = w->o.max_rows;
+    if (cap < w->cap)
+        w->cap = cap;
     for (int c = 0; c < FF_COL_COUNT; c++) {
         const ff_col_def *d = ff_schema_col((ff_col)c);
         wcol *k = &w->col[c];
@@ -234,6 +289,14 @@ static ff_rc grow_rows(ff_part_writer *w)
     }
     w->cap = cap;
     return FF_OK;
+}
+
+static ff_rc grow_rows(ff_part_writer *w)
+{
+    uint64_t cap = w->cap ? w->cap * 2 : 1024;
+    if (cap > w->o.max_rows)
+        cap = w->o.max_rows;
+    return resize_rows(w, cap);
 }
 
 ff_rc ff_part_writer_add(ff_part_writer *w, const ff_row *row, ff_err *err)
@@ -483,11 +546,10 @@ static ff_rc try_candidate(wenc *e, ff_enc enc, int level, ff_err *err)
     return FF_OK;
 }
 
+/* Pick and produce the stored form of a chunk already given to ff_enc_prepare. */
 static ff_rc encode_chunk(wenc *e, const ff_chunk_in *in, uint32_t allowed, int level, ff_err *err)
 {
-    ff_rc rc = ff_enc_prepare(e->ec, in, err);
-    if (rc)
-        return rc;
+    ff_rc rc = FF_OK;
     e->best = -1;
     if (ff_type_is_str(in->type)) {
         size_t ps = (allowed & FF_ENC_BIT(FF_ENC_STR_PLAIN)) ? ff_enc_size(e->ec, FF_ENC_STR_PLAIN)
@@ -536,6 +598,111 @@ typedef struct wscratch {
     uint8_t *nulls;
     ff_str *str;
 } wscratch;
+
+/* What finish needs besides the rows: sort arrays (per row), the directory (per chunk), one
+ * block of gathered values, the encoders and their buffers. Allocated at the first finish and
+ * kept by ff_part_writer_reset, so a writer reused seal after seal (the store's consumer) does
+ * not pay for fresh pages, a new zstd context and buffer regrowth every time. */
+struct wfin {
+    uint32_t *perm, *tmp;
+    uint64_t *pkey;
+    uint64_t cap_rows;
+    pent *dir;
+    size_t cap_dir;
+    wscratch sc;
+    uint32_t sc_rows;
+    ff_buf zblob;
+    wenc e;
+};
+
+static void wfin_free(wfin *f)
+{
+    if (!f)
+        return;
+    ff_free(f->perm);
+    ff_free(f->tmp);
+    ff_free(f->pkey);
+    ff_free(f->dir);
+    ff_free(f->sc.i64);
+    ff_free(f->sc.nulls);
+    ff_free(f->sc.str);
+    ff_buf_fini(&f->zblob);
+    for (int k = 0; k < 2; k++) {
+        ff_buf_fini(&f->e.raw[k]);
+        ff_buf_fini(&f->e.comp[k]);
+    }
+    ZSTD_freeCCtx(f->e.cctx);
+    ff_enc_ctx_free(f->e.ec);
+    ff_free(f);
+}
+
+/* An array of n elements of size sz to replace old, which is freed (contents not kept); NULL
+ * when out of memory (old is then kept). */
+static void *fin_array(void *old, size_t n, size_t sz)
+{
+    void *q = ff_malloc(n * sz);
+    if (q)
+        ff_free(old);
+    return q;
+}
+
+#define FIN_ARRAY(field, n)                                                                        \
+    do {                                                                                           \
+        void *q_ = fin_array(f->field, (n), sizeof *f->field);                                     \
+        if (!q_)                                                                                   \
+            goto nomem;                                                                            \
+        f->field = q_;                                                                             \
+    } while (0)
+
+/* Make w->fin hold room for n rows, n_blocks blocks of B rows. */
+static ff_rc fin_prepare(ff_part_writer *w, uint32_t n, uint32_t n_blocks, uint32_t B, ff_err *err)
+{
+    wfin *f = w->fin;
+    if (!f) {
+        f = ff_calloc(1, sizeof *f);
+        if (!f)
+            return FF_ERR_SET(err, FF_ENOMEM, "part writer: out of memory");
+        ff_buf_init(&f->zblob, UINT32_MAX);
+        for (int k = 0; k < 2; k++) {
+            ff_buf_init(&f->e.raw[k], (size_t)FF_PART_MAX_CHUNK_BYTES);
+            ff_buf_init(&f->e.comp[k], 2 * (size_t)FF_PART_MAX_CHUNK_BYTES);
+        }
+        f->e.cctx = ZSTD_createCCtx();
+        w->fin = f;
+        if (!f->e.cctx || ff_enc_ctx_new(&f->e.ec, NULL) != FF_OK)
+            goto nomem;
+    }
+    /* Trim like the row arrays (ff_part_writer_reset): keep up to RESET_SLACK times. */
+    if ((uint64_t)n + 1 > f->cap_rows ||
+        (f->cap_rows > RESET_KEEP_ROWS && f->cap_rows / RESET_SLACK > (uint64_t)n + 1)) {
+        uint64_t cap = (uint64_t)n + 1;
+        f->cap_rows = 0; /* until all three have the new size */
+        FIN_ARRAY(perm, cap);
+        FIN_ARRAY(tmp, cap);
+        FIN_ARRAY(pkey, cap);
+        f->cap_rows = cap;
+    }
+    size_t nd = (size_t)n_blocks * FF_COL_COUNT + 1;
+    if (nd > f->cap_dir) {
+        f->cap_dir = 0;
+        FIN_ARRAY(dir, nd);
+        f->cap_dir = nd;
+    }
+    memset(f->dir, 0, nd * sizeof *f->dir);
+    if (B != f->sc_rows) {
+        f->sc_rows = 0;
+        FIN_ARRAY(sc.i64, B);
+        FIN_ARRAY(sc.nulls, B / 8 + 1);
+        FIN_ARRAY(sc.str, B);
+        f->sc_rows = B;
+    }
+    ff_buf_reset(&f->zblob);
+    f->e.best = -1;
+    return FF_OK;
+nomem:
+    return FF_ERR_SET(err, FF_ENOMEM, "part writer: out of memory for %u rows", n);
+}
+#undef FIN_ARRAY
 
 static ff_rc put_footer(ff_part_writer *w, sink *s, const pent *dir, uint32_t n_blocks,
                         const ff_buf *zblob, int64_t min_ts, int64_t max_ts, uint64_t log_first,
@@ -642,26 +809,16 @@ static ff_rc write_part(ff_part_writer *w, sink *s, ff_part_info *info, ff_err *
     if (n == 0 && !w->o.has_log_range)
         return FF_ERR_SET(err, FF_EINVAL, "part writer: an empty part needs a log range");
     const uint32_t n_blocks = (uint32_t)(((uint64_t)n + B - 1) / B);
-    ff_rc rc = FF_OK;
-    uint32_t *perm = ff_malloc(((size_t)n + 1) * sizeof *perm);
-    uint32_t *tmp = ff_malloc(((size_t)n + 1) * sizeof *tmp);
-    uint64_t *pkey = ff_malloc(((size_t)n + 1) * sizeof *pkey);
-    pent *dir = ff_calloc((size_t)n_blocks * FF_COL_COUNT + 1, sizeof *dir);
-    wscratch sc = {ff_malloc((size_t)B * sizeof(int64_t)), ff_malloc((size_t)B / 8 + 1),
-                   ff_malloc((size_t)B * sizeof(ff_str))};
-    wenc e = {.best = -1};
-    ff_buf zblob;
-    ff_buf_init(&zblob, UINT32_MAX);
-    for (int k = 0; k < 2; k++) {
-        ff_buf_init(&e.raw[k], (size_t)FF_PART_MAX_CHUNK_BYTES);
-        ff_buf_init(&e.comp[k], 2 * (size_t)FF_PART_MAX_CHUNK_BYTES);
-    }
-    e.cctx = ZSTD_createCCtx();
-    if (!perm || !tmp || !pkey || !dir || !sc.i64 || !sc.nulls || !sc.str || !e.cctx ||
-        ff_enc_ctx_new(&e.ec, NULL) != FF_OK) {
-        rc = FF_ERR_SET(err, FF_ENOMEM, "part writer: out of memory for %u rows", n);
-        goto out;
-    }
+    ff_rc rc = fin_prepare(w, n, n_blocks, B, err);
+    if (rc)
+        return rc;
+    wfin *f = w->fin;
+    uint32_t *perm = f->perm, *tmp = f->tmp;
+    uint64_t *pkey = f->pkey;
+    pent *dir = f->dir;
+    wscratch sc = f->sc;
+    ff_buf *zblob = &f->zblob;
+    wenc *e = &f->e;
 
     /* 1. sort */
     bool sorted = true;
@@ -711,12 +868,22 @@ static ff_rc write_part(ff_part_writer *w, sink *s, ff_part_info *info, ff_err *
             ff_chunk_in in = {d->type, d->nullable, rows, NULL, NULL, NULL};
             ff_zone z;
             if (is_str) {
+                uint32_t n_empty = 0;
                 for (uint32_t j = 0; j < rows; j++) {
                     uint32_t r = order[first + j];
                     sc.str[j] = (ff_str){k->bytes + k->off[r], k->off[r + 1] - k->off[r]};
+                    n_empty += sc.str[j].len == 0;
                 }
                 in.str = sc.str;
-                ff_zone_build_str(&z, sc.str, rows);
+                /* The zone of a string chunk is that of its distinct values (the encoder
+                 * has them), with the '' rows counted over all rows. */
+                if ((rc = ff_enc_prepare(e->ec, &in, err)) != FF_OK)
+                    break;
+                uint32_t n_uniq;
+                const ff_str *uniq = ff_enc_distinct(e->ec, &n_uniq);
+                ff_zone_build_str(&z, uniq, n_uniq);
+                z.n_rows = rows;
+                z.n_null = n_empty;
             } else {
                 bool any_null = false;
                 if (d->nullable)
@@ -732,24 +899,27 @@ static ff_rc write_part(ff_part_writer *w, sink *s, ff_part_info *info, ff_err *
                 in.i64 = sc.i64;
                 in.nulls = any_null ? sc.nulls : NULL;
                 ff_zone_build_i64(&z, d->type, sc.i64, in.nulls, rows);
+                if ((rc = ff_enc_prepare(e->ec, &in, err)) != FF_OK)
+                    break;
             }
-            if ((rc = encode_chunk(&e, &in, w->o.enc_allowed, w->o.zstd_level, err)) != FF_OK)
+            if ((rc = encode_chunk(e, &in, w->o.enc_allowed, w->o.zstd_level, err)) != FF_OK)
                 break;
-            const ff_buf *out = e.best_zstd ? &e.comp[e.best] : &e.raw[e.best];
+            const ff_buf *out = e->best_zstd ? &e->comp[e->best] : &e->raw[e->best];
             pent *ent = &dir[(size_t)b * FF_COL_COUNT + (size_t)c];
             ent->off = s->pos;
             ent->stored = (uint32_t)out->len;
-            ent->raw = (uint32_t)e.raw[e.best].len;
+            ent->raw = (uint32_t)e->raw[e->best].len;
             ent->sum = XXH3_64bits(out->data, out->len);
-            ent->n_null = is_str ? z.n_null : ff_enc_n_null(e.ec);
-            ent->enc = (uint8_t)e.best_enc;
-            ent->codec = e.best_zstd ? CODEC_ZSTD : CODEC_NONE;
-            if (out->len > FF_PART_MAX_CHUNK_BYTES || e.raw[e.best].len > FF_PART_MAX_CHUNK_BYTES) {
+            ent->n_null = is_str ? z.n_null : ff_enc_n_null(e->ec);
+            ent->enc = (uint8_t)e->best_enc;
+            ent->codec = e->best_zstd ? CODEC_ZSTD : CODEC_NONE;
+            if (out->len > FF_PART_MAX_CHUNK_BYTES ||
+                e->raw[e->best].len > FF_PART_MAX_CHUNK_BYTES) {
                 rc = FF_ERR_SET(err, FF_ELIMIT, "part writer: column %s block %u over %u bytes",
                                 d->name, b, FF_PART_MAX_CHUNK_BYTES);
                 break;
             }
-            if ((rc = zone_to_entry(&z, is_str, &zblob, ent, err)) != FF_OK)
+            if ((rc = zone_to_entry(&z, is_str, zblob, ent, err)) != FF_OK)
                 break;
             if ((rc = sink_put(s, out->data, out->len, err)) != FF_OK)
                 break;
@@ -760,7 +930,7 @@ static ff_rc write_part(ff_part_writer *w, sink *s, ff_part_info *info, ff_err *
         goto out;
 
     /* 4. footer + trailer */
-    if ((rc = put_footer(w, s, dir, n_blocks, &zblob, min_ts, max_ts, log_first, log_last, err)) !=
+    if ((rc = put_footer(w, s, dir, n_blocks, zblob, min_ts, max_ts, log_first, log_last, err)) !=
         FF_OK)
         goto out;
     if ((rc = sink_flush(s, err)) != FF_OK)
@@ -781,20 +951,6 @@ static ff_rc write_part(ff_part_writer *w, sink *s, ff_part_info *info, ff_err *
                                .chunk_bytes = chunk_bytes};
     }
 out:
-    ff_free(perm);
-    ff_free(tmp);
-    ff_free(pkey);
-    ff_free(dir);
-    ff_free(sc.i64);
-    ff_free(sc.nulls);
-    ff_free(sc.str);
-    ff_buf_fini(&zblob);
-    for (int k = 0; k < 2; k++) {
-        ff_buf_fini(&e.raw[k]);
-        ff_buf_fini(&e.comp[k]);
-    }
-    ZSTD_freeCCtx(e.cctx);
-    ff_enc_ctx_free(e.ec);
     return rc;
 }
 

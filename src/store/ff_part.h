@@ -24,9 +24,11 @@
  *   after a crash either the complete part exists under its name or it does not (a stale
  *   "<path>.tmp" may remain: whoever owns the folder deletes *.tmp at start). The writer
  *   holds every row until finish -- about 120 bytes per row plus the string bytes, bounded by
- *   max_rows/max_bytes -- and finish needs 16 more bytes per row for the sort.
+ *   max_rows/max_bytes -- and finish needs 16 more bytes per row for the sort. reset empties
+ *   a writer for the next part while keeping all of that memory (and the zstd context).
  *
- *     new --add*--> [adding] --finish ok--> [done]      (free in any state)
+ *     new --add*--> [adding] --finish ok--> [done]      (free or reset in any state;
+ *                                                         reset --> [adding], empty)
  *                     |   \----finish fails--> [failed] (temp removed; add/finish: FF_EFAILED)
  *                     \--finish: path exists (checked first, nothing written) --> [adding]
  *
@@ -130,6 +132,12 @@ typedef struct ff_part_writer_opts {
 /* opts may be NULL (defaults). */
 ff_rc ff_part_writer_new(const ff_part_writer_opts *opts, ff_part_writer **out, ff_err *err);
 void ff_part_writer_free(ff_part_writer *w); /* NULL is a no-op */
+/* Empty w (any state) and give it new opts, as if freshly made by ff_part_writer_new, but
+ * keep its memory: column buffers and finish's sort arrays, encoder and zstd context. A
+ * consumer that writes a part per second reuses its writers this way and touches no fresh
+ * pages (capacity over 4x what the last part needed, past a floor, is given back). FF_EINVAL
+ * for bad opts (w is then unchanged). */
+ff_rc ff_part_writer_reset(ff_part_writer *w, const ff_part_writer_opts *opts, ff_err *err);
 
 /* Copy one row into the writer. FF_EINVAL for a row outside the partition day or log range,
  * FF_ELIMIT past max_rows/max_bytes, FF_EFAILED after a failed finish. */

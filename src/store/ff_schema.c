@@ -166,10 +166,65 @@ static ff_rc props_key(ff_buf *b, bool dollar, const char *key, size_t key_len)
     return ff_buf_addc(b, ':');
 }
 
+/* Whether the source text of a value is exactly what ff_json_write_value writes for it, so it
+ * can be copied instead of re-serialised (the common case: log records are written by
+ * ff_json's writer). True when the text has no backslash (strings then hold no escapes, so
+ * every '"' is a delimiter), no white space outside strings (compact) and no U+2028/U+2029
+ * (which the writer escapes). Raw control bytes and bad UTF-8 cannot be in parsed text;
+ * numbers are written as their source text; members keep their order and duplicates. */
+static bool verbatim_ok(const char *src, size_t len)
+{
+    const char *p = src, *end = src + len;
+    if (!p || memchr(p, '\\', len))
+        return false;
+    /* U+2028/U+2029 are E2 80 A8/A9; 0xE2 itself is rare, so look only where it is. */
+    for (const char *q = memchr(p, 0xE2, len); q; q = memchr(q + 1, 0xE2, (size_t)(end - q - 1)))
+        if (end - q >= 3 && (unsigned char)q[1] == 0x80 && ((unsigned char)q[2] & 0xFE) == 0xA8)
+            return false;
+    /* Outside strings (short: punctuation, numbers, literals) byte by byte; a string is
+     * skipped to its closing quote in one memchr, as no quote inside it is escaped. */
+    while (p < end) {
+        if (*p == '"') {
+            const char *q = memchr(p + 1, '"', (size_t)(end - p - 1));
+            if (!q)
+                return false;
+            p = q + 1;
+        } else if ((unsigned char)*p <= ' ') {
+            return false;
+        } else {
+            p++;
+        }
+    }
+    return true;
+}
+
+static ff_rc props_value(ff_buf *b, const ff_json *v)
+{
+    if (verbatim_ok(v->src, v->src_len))
+        return ff_buf_add(b, v->src, v->src_len);
+    return ff_json_write_value(b, v);
+}
+
 static ff_rc props_member(ff_buf *b, bool dollar, const ff_json *m)
 {
     ff_rc rc = props_key(b, dollar, m->key, m->key_len);
-    return rc ? rc : ff_json_write_value(b, m);
+    return rc ? rc : props_value(b, m);
+}
+
+/* Pass 1 for a properties object whose members all go out unchanged (no key starts with
+ * '$') and whose text is verbatim: its text without the closing brace, in one copy. */
+static bool props_object_fast(ff_buf *b, const ff_json *obj, ff_rc *rc)
+{
+    if (b->len || !obj->child || !obj->src || obj->src_len < 2 || obj->src[0] != '{' ||
+        obj->src[obj->src_len - 1] != '}')
+        return false;
+    for (const ff_json *k = obj->child; k; k = k->next)
+        if (k->key_len > 0 && k->key[0] == '$')
+            return false;
+    if (!verbatim_ok(obj->src, obj->src_len))
+        return false;
+    *rc = ff_buf_add(b, obj->src, obj->src_len - 1);
+    return true;
 }
 
 static bool is_props_object(const ff_json *m)
@@ -235,7 +290,7 @@ ff_rc ff_row_from_record(const char *rec, size_t len, uint64_t log_offset, ff_ar
     rc = ff_buf_reserve(&b, len < PROPS_MAX_BYTES / 2 ? len / 2 + 64 : 64);
     /* Pass 1: the client's properties, at the top level, escaping keys that start with '$'. */
     for (const ff_json *m = root->child; m && rc == FF_OK; m = m->next)
-        if (is_props_object(m))
+        if (is_props_object(m) && !props_object_fast(&b, m, &rc))
             for (const ff_json *k = m->child; k && rc == FF_OK; k = k->next)
                 rc = props_member(&b, k->key_len > 0 && k->key[0] == '$', k);
     /* Pass 2: columns; whatever has no column or does not fit it becomes "$key". */

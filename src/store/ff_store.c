@@ -273,6 +273,8 @@ typedef struct part_ent {
     char *path;
 } part_ent;
 
+#define SPARE_WRITERS 4
+
 typedef struct day_batch {
     int32_t day;
     ff_part_writer *w;
@@ -294,6 +296,12 @@ struct ff_store {
     uint64_t next_read; /* first offset not read */
     day_batch batch[FF_STORE_MAX_BATCH_DAYS];
     size_t n_batch_days;
+    /* Writers of sealed batches, kept for the next batches (ff_part_writer_reset): their
+     * buffers, sort arrays and zstd contexts are reused instead of faulted in every second.
+     * At most SPARE_WRITERS: a live server's batches touch one day (two around midnight);
+     * a backfill touching many days does not keep a writer per day. */
+    ff_part_writer *spare[SPARE_WRITERS];
+    size_t n_spare;
     uint64_t batch_records, batch_rows, batch_last;
     uint64_t batch_start_ns;
     int64_t last_retain_ms;
@@ -810,12 +818,32 @@ ff_rc ff_store_open(const ff_store_opts *opts, ff_store **out, ff_err *err)
 
 /* ---- seal ------------------------------------------------------------------------------- */
 
-static void batch_drop(ff_store *s)
+/* Empty the batch; its writers become spares (keep = true) or are freed. */
+static void batch_drop(ff_store *s, bool keep)
 {
-    for (size_t i = 0; i < s->n_batch_days; i++)
-        ff_part_writer_free(s->batch[i].w);
+    for (size_t i = 0; i < s->n_batch_days; i++) {
+        if (keep && s->n_spare < SPARE_WRITERS)
+            s->spare[s->n_spare++] = s->batch[i].w;
+        else
+            ff_part_writer_free(s->batch[i].w);
+    }
     s->n_batch_days = 0;
     s->batch_records = s->batch_rows = 0;
+}
+
+/* A writer for a new day of the batch: a spare reset to opts, or a new one. */
+static ff_rc batch_writer(ff_store *s, const ff_part_writer_opts *wo, ff_part_writer **out,
+                          ff_err *err)
+{
+    if (s->n_spare == 0)
+        return ff_part_writer_new(wo, out, err);
+    ff_part_writer *w = s->spare[s->n_spare - 1];
+    ff_rc rc = ff_part_writer_reset(w, wo, err);
+    if (rc)
+        return rc;
+    s->n_spare--;
+    *out = w;
+    return FF_OK;
 }
 
 static ff_rc ensure_day_dir(ff_store *s, int32_t day, char *ddir, size_t cap, ff_err *err)
@@ -868,11 +896,11 @@ static ff_rc seal(ff_store *s, ff_err *err)
     if (rc) {
         for (size_t i = 0; i < n_made; i++)
             ent_free(made[i]);
-        batch_drop(s);
+        batch_drop(s, false);
         return set_failed(s, rc);
     }
     s->sealed = next;
-    batch_drop(s);
+    batch_drop(s, true);
     return FF_OK;
 }
 
@@ -1161,7 +1189,7 @@ static ff_rc consume_one(ff_store *s, uint64_t off, const char *rec, size_t len,
         ff_part_writer_opts wo = {
             .has_partition_day = true, .partition_day = (int32_t)day, .no_sync = s->o.no_sync};
         *b = (day_batch){.day = (int32_t)day, .first = off};
-        rc = ff_part_writer_new(&wo, &b->w, err);
+        rc = batch_writer(s, &wo, &b->w, err);
         if (rc)
             return rc;
         s->n_batch_days++;
@@ -1318,7 +1346,9 @@ void ff_store_close(ff_store *s)
         atomic_store(&s->stop, true);
         pthread_join(s->thread, NULL);
     }
-    batch_drop(s);
+    batch_drop(s, false);
+    for (size_t i = 0; i < s->n_spare; i++)
+        ff_part_writer_free(s->spare[i]);
     ff_evlog_cursor_close(s->cur);
     live_clear(s);
     ff_free(s->live);

@@ -24,7 +24,10 @@
  *    ever see immutable, mmapped parts: no structure is shared between the consumer and
  *    readers except the refcounted list of parts, and a snapshot costs one mutex hold. The
  *    many small L0 parts this creates are merged in the background (below). Cost: one part
- *    file per day touched per second of ingest, and fsyncs when sync is on.
+ *    file per day touched per second of ingest, and fsyncs when sync is on. The writers of a
+ *    sealed batch are kept as spares and reset for the next batch (ff_part_writer_reset), so
+ *    a steady seal per second reuses warm buffers and zstd contexts instead of faulting in
+ *    fresh ones; up to 4 spares hold about one batch's worth of memory between seals.
  *
  *  - Seal batch and SEALED (the crash-safety argument). A batch is the log range
  *    [first, last] consumed since the previous seal, first == SEALED. Its rows go to one part

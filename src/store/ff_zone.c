@@ -34,6 +34,18 @@ void ff_zone_build_i64(ff_zone *z, ff_type t, const int64_t *v, const uint8_t *n
     }
 }
 
+/* Compares the first FF_ZONE_STR_MAX + 1 bytes only. That is all a zone keeps, and it picks
+ * the same bounds as a full comparison: a <= b implies cut(a) <= cut(b), so the string chosen
+ * has the same cut as the true min (max); its first FF_ZONE_STR_MAX bytes and whether it is
+ * longer than that (the trunc flag) are then the same too. Long values that share a long
+ * prefix (properties, URLs) are compared in a few dozen bytes instead of hundreds. */
+static int cut_cmp(ff_str a, ff_str b)
+{
+    size_t al = a.len > FF_ZONE_STR_MAX + 1 ? FF_ZONE_STR_MAX + 1 : a.len;
+    size_t bl = b.len > FF_ZONE_STR_MAX + 1 ? FF_ZONE_STR_MAX + 1 : b.len;
+    return ff_str_cmp(a.p, al, b.p, bl);
+}
+
 void ff_zone_build_str(ff_zone *z, const ff_str *v, uint32_t n)
 {
     memset(z, 0, sizeof *z);
@@ -52,9 +64,9 @@ void ff_zone_build_str(ff_zone *z, const ff_str *v, uint32_t n)
         /* Sorted by person, neighbours are often equal: cheap pointer/length test first. */
         if (v[i].p == mx.p && v[i].len == mx.len)
             continue;
-        if (ff_str_cmp(v[i].p, v[i].len, mn.p, mn.len) < 0)
+        if (cut_cmp(v[i], mn) < 0)
             mn = v[i];
-        else if (ff_str_cmp(v[i].p, v[i].len, mx.p, mx.len) > 0)
+        else if (cut_cmp(v[i], mx) > 0)
             mx = v[i];
     }
     if (!z->has_minmax)

@@ -1,9 +1,12 @@
 // Browser test: the live dashboard (/dash/) in headless Chromium against a real `footfall serve`
 // fed by `footfall simulate` and by batches this test sends with known answers.
-//   - `/` redirects to /dash/; /dash/ has a strict CSP and cache headers;
+//   - `/` redirects to /dash/; /dash/ has a strict CSP and cache headers; app.js goes out
+//     gzip-compressed (its own ETag, Vary: Accept-Encoding) only to clients that accept gzip;
 //   - a bad key (401) and a write key (403) are refused with a clear message; a read key signs in;
 //   - Live: the "events today" counter rises while the simulator runs, and once it stops the
-//     figures shown equal what /v1/query answers for the same window;
+//     figures shown equal what /v1/query answers for the same window; a payment incident makes
+//     the server's detector fire anomaly:payment_failure_rate and the page marks that minute
+//     (and, with /v1/alerts answering 404, falls back to its own rule and says so);
 //   - Funnels: exactly the step counts of a small data set (historical-but-recent timestamps),
 //     also with a property filter on a step;
 //   - hostile strings (<script>, <img onerror>, javascript:, RTL override) show as text, and no
@@ -14,6 +17,8 @@
 //   node tests/browser/dashboard.mjs        (FOOTFALL_BIN)
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
+import http from 'node:http';
+import { gunzipSync } from 'node:zlib';
 import { dirname, join } from 'node:path';
 import { run, startFootfall, launchBrowser, waitFor, FOOTFALL_BIN } from './lib.mjs';
 
@@ -49,7 +54,7 @@ function key(dir, kind) {
 
 run('dashboard', 240000, async (t, cleanup) => {
   mkdirSync(SHOTS, { recursive: true });
-  const ff = await startFootfall();
+  const ff = await startFootfall(['--anomaly-warmup-min', '5']);
   cleanup(() => ff.stop());
   const readKey = key(ff.dir, 'read');
   const q = async (sql) => {
@@ -77,6 +82,23 @@ run('dashboard', 240000, async (t, cleanup) => {
   t.check(!!jsr && jsr.status === 200 && /immutable/.test(jsr.headers.get('cache-control') || '') && /javascript/.test(jsr.headers.get('content-type') || ''), 'app.js?v=<hash> is cached immutable', jsr && jsr.headers.get('cache-control'));
   const r304 = jsr && (await fetch(ff.url + '/dash/' + js[1], { headers: { 'If-None-Match': jsr.headers.get('etag') } }));
   t.eq(r304 && r304.status, 304, 'app.js revalidates by ETag (304)');
+  // gzip: precompressed at build time, sent when the client accepts it (raw bytes, node:http)
+  const raw = (path, ae) => new Promise((res, rej) => {
+    http.get(ff.url + path, { headers: ae === null ? {} : { 'Accept-Encoding': ae } }, (r) => {
+      const chunks = [];
+      r.on('data', (c) => chunks.push(c));
+      r.on('end', () => res({ status: r.statusCode, headers: r.headers, body: Buffer.concat(chunks) }));
+    }).on('error', rej);
+  });
+  const plain = await raw('/dash/' + js[1], null);
+  const gz = await raw('/dash/' + js[1], 'gzip, deflate, br');
+  t.check(!plain.headers['content-encoding'] && plain.headers.vary === 'Accept-Encoding' && /javascript/.test(plain.headers['content-type']), 'app.js without Accept-Encoding: identity, Vary: Accept-Encoding', plain.headers);
+  t.check(gz.headers['content-encoding'] === 'gzip' && gz.headers.vary === 'Accept-Encoding' && gz.body.length < plain.body.length / 2, `app.js with Accept-Encoding gzip: Content-Encoding gzip (${gz.body.length} of ${plain.body.length} bytes)`, gz.headers);
+  t.check(gunzipSync(gz.body).equals(plain.body), 'the gzip body decompresses to the identity body');
+  t.check(gz.headers.etag !== plain.headers.etag && /immutable/.test(gz.headers['cache-control'] || '') && /default-src 'none'/.test(gz.headers['content-security-policy'] || ''), 'the gzip answer has its own ETag and the same cache and CSP headers', gz.headers);
+  t.check(!(await raw('/dash/' + js[1], 'gzip;q=0, identity')).headers['content-encoding'] && (await raw('/dash/' + js[1], 'br, *;q=0.5')).headers['content-encoding'] === 'gzip', 'gzip;q=0 refuses gzip; * accepts it');
+  const gz304 = await new Promise((res, rej) => http.get(ff.url + '/dash/' + js[1], { headers: { 'Accept-Encoding': 'gzip', 'If-None-Match': gz.headers.etag } }, (r) => (r.resume(), res(r.statusCode))).on('error', rej));
+  t.eq(gz304, 304, 'the gzip ETag revalidates (304)');
 
   // ---- data with known answers ----
   const base = Date.now() - 4 * 3600000; // historical but recent: 4 h ago
@@ -93,12 +115,33 @@ run('dashboard', 240000, async (t, cleanup) => {
   const dayIso = (k) => new Date(day0 - k * 86400000).toISOString().slice(0, 10);
   for (const [uid, days] of [['r-u1', [3, 2, 0]], ['r-u2', [3, 1]], ['r-u3', [3]], ['r-u4', [2, 1]]])
     for (const k of days) msgs.push({ type: 'track', event: 'page_viewed', anonymousId: uid, messageId: `dash-r-${uid}-${k}`, timestamp: new Date(day0 - k * 86400000 + 60000).toISOString() });
-  // a payment incident three minutes ago: 8 of 10 attempts failed (the Live page marks it)
-  const incident = Math.floor((Date.now() - 180000) / 60000) * 60000 + 5000;
-  for (let i = 0; i < 10; i++)
-    msgs.push(i < 8
-      ? { type: 'track', event: 'Payment Failed', anonymousId: `pay-${i}`, messageId: `dash-p-${i}`, timestamp: new Date(incident + i * 1000).toISOString(), properties: { reason: 'card_declined' } }
-      : { type: 'track', event: 'Order Completed', anonymousId: `pay-${i}`, messageId: `dash-p-${i}`, timestamp: new Date(incident + i * 1000).toISOString(), properties: { order_id: `o-${i}`, revenue: 20, currency: 'EUR' } });
+  // A payment incident for the server's anomaly detector (--anomaly-warmup-min 5): 15 minutes of
+  // payment attempts, 30 a minute with 1-2 failures, except the minute 6 minutes ago where 24
+  // of 30 fail. Sent first and in time order, so that the stream processor judges each minute
+  // as the watermark passes it (before the rest moves the watermark to now): it fires
+  // anomaly:payment_failure_rate for that minute, and resolves it after 3 normal ones.
+  const nowMin = Math.floor(Date.now() / 60000) * 60000;
+  const spike = nowMin - 6 * 60000;
+  const pay = [];
+  for (let k = 16; k >= 2; k--) {
+    const m0 = nowMin - k * 60000;
+    const failed = m0 === spike ? 24 : 1 + (k % 2);
+    for (let i = 0; i < 30; i++) {
+      const at = new Date(m0 + 1000 + i * 1900).toISOString();
+      const id = `pay-${k}-${i}`;
+      pay.push(i < failed
+        ? { type: 'track', event: 'Payment Failed', anonymousId: id, messageId: `dash-${id}`, timestamp: at, properties: { reason: 'card_declined' } }
+        : { type: 'track', event: 'Order Completed', anonymousId: id, messageId: `dash-${id}`, timestamp: at, properties: { order_id: `o-${id}`, revenue: 20, currency: 'EUR' } });
+    }
+  }
+  await batch(pay);
+  const alertOf = async () => {
+    const r = await fetch(ff.url + '/v1/alerts', { headers: { Authorization: 'Bearer ' + readKey } });
+    const j = await r.json();
+    return [...(j.firing || []), ...(j.resolved || [])].find((a) => a.rule === 'anomaly:payment_failure_rate') || null;
+  };
+  const alert = await waitFor(alertOf, 15000, 200);
+  t.check(!!alert && alert.fired_at_ms - 60000 === spike, 'the server\'s detector fires anomaly:payment_failure_rate for the incident minute', alert);
   await batch(msgs);
 
   // ---- the simulator (by PID) ----
@@ -165,10 +208,19 @@ run('dashboard', 240000, async (t, cleanup) => {
   const eps = await page.textContent('#eps-now');
   t.check(Number(eps.replace(/,/g, '')) > 0, `events per second shown (${eps}, ${await page.textContent('#live-source')})`);
   await page.waitForFunction(() => document.querySelectorAll('#feed tbody tr').length > 3, null, { timeout: 10000 });
-  await page.waitForSelector('#anomaly .cols', { timeout: 15000 });
-  const marked = await page.$$eval('#anomaly [data-anomaly]', (els) => els.length);
-  t.eq(marked, 1, 'the payment incident minute (8 of 10 attempts failed) carries an anomaly mark');
+  await page.waitForSelector('#anomaly-source', { timeout: 15000 });
+  const marks = () => page.$$eval('#anomaly [data-anomaly]', (els) => els.map((e) => [e.dataset.anomaly, Number(e.dataset.t)]));
+  t.eq(await page.getAttribute('#anomaly-source', 'data-source'), 'server', 'the Live page draws its marks from the server\'s alerts (/v1/alerts)');
+  t.eq(await marks(), [['server', spike]], 'the incident minute carries the one anomaly mark, from the server\'s alert');
+  t.check(/anomaly:payment_failure_rate/.test(await page.textContent('#anomaly-source')) && /80\.0 %/.test(await page.textContent('#anomaly-source')), 'the note names the alert and its value', await page.textContent('#anomaly-source'));
   await shot('live');
+  // without /v1/alerts (an older server: 404), the page falls back to its own rule and says so
+  await page.route('**/v1/alerts', (r) => r.fulfill({ status: 404, contentType: 'application/json', body: '{"success":false,"code":"not_found","message":"no such endpoint"}' }));
+  await page.goto(dash({ p: 'live', r: '1h' }));
+  await page.waitForSelector('#anomaly-source[data-source="dashboard"]', { timeout: 15000 });
+  t.check(/not available.*404.*dashboard's own rule/.test(await page.textContent('#anomaly-source')), 'without /v1/alerts the page says its marks come from its own rule', await page.textContent('#anomaly-source'));
+  t.check((await marks()).some(([by, at]) => by === 'dashboard' && at === spike), 'the fallback rule marks the incident minute too', await marks());
+  await page.unroute('**/v1/alerts');
 
   // ---- after the simulator stops, the figures equal /v1/query for the same window ----
   await stopSim();

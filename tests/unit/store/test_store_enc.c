@@ -457,6 +457,39 @@ static void test_chunk_strings(void)
     }
     FF_CHECK_EQ(chunk_roundtrip_str(c, FF_TYPE_STRING, v, 8192, 8192), 0);
     FF_CHECK_EQ(ff_enc_smallest(c, FF_ENC_ANY), FF_ENC_STR_PLAIN);
+    /* a dictionary whose values share a long prefix: the sort key is taken after it, so
+     * values that end inside the key, hold NUL bytes there (like the padding) or differ
+     * only past it must still come out in byte order (the decoder rejects any other) */
+    {
+        static const struct {
+            const char *s;
+            uint32_t len;
+        } tails[] = {{"", 0},
+                     {"a", 1},
+                     {"a\0", 2},
+                     {"a\0\0\0\0\0\0\0\0x", 10},
+                     {"a\0\0\0\0\0\0\0\0", 9},
+                     {"abcdefgh", 8},
+                     {"abcdefghi", 9},
+                     {"abcdefgh\0", 9},
+                     {"abcdefgg\xff", 9},
+                     {"b", 1},
+                     {"\xff", 1},
+                     {"abcdefghz", 9}};
+        const char *pre = "https://shop.example.com/p/";
+        size_t pl = strlen(pre);
+        uint32_t nt = (uint32_t)(sizeof tails / sizeof tails[0]);
+        for (uint32_t i = 0; i < nt; i++) {
+            char *p = pool + 40 * i;
+            memcpy(p, pre, pl);
+            memcpy(p + pl, tails[i].s, tails[i].len);
+            v[i] = (ff_str){p, (uint32_t)pl + tails[i].len};
+            v[nt + i] = v[i]; /* repeated: not all distinct, so a dictionary is a candidate */
+        }
+        FF_CHECK_EQ(chunk_roundtrip_str(c, FF_TYPE_STRING, v, 2 * nt, nt), 0);
+        v[0] = (ff_str){"h", 1}; /* now the common prefix is only "h" */
+        FF_CHECK_EQ(chunk_roundtrip_str(c, FF_TYPE_STRING, v, 2 * nt, nt + 1), 0);
+    }
     /* a long string (longer than any varint byte) */
     static char big[100000];
     memset(big, 'x', sizeof big);

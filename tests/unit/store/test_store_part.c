@@ -280,6 +280,56 @@ static void test_roundtrip(void)
     FF_CHECK_EQ(roundtrip(9000, &go, &def, NULL), 0); /* default 8192-row blocks */
 }
 
+/* A writer reused through ff_part_writer_reset (after a finish, after a failed finish, with
+ * other options) writes byte for byte the part a fresh writer writes from the same rows. */
+static void test_writer_reset(void)
+{
+    static const struct {
+        uint32_t n, block_rows;
+        bool all_empty;
+    } rounds[] = {{20000, 0, false}, {3000, 1000, true}, {1, 0, false}, {9000, 4096, false}};
+    ff_part_writer *w = NULL;
+    ff_err err = {0};
+    FF_CHECK_EQ(ff_part_writer_new(NULL, &w, &err), FF_OK);
+    /* a failed finish (no such folder) leaves the writer failed; reset makes it usable */
+    ff_row one;
+    gen_opts g0 = {.day = TEST_DAY, .n_persons = 5};
+    gen_row(&one, 0, &g0);
+    FF_CHECK_EQ(ff_part_writer_add(w, &one, &err), FF_OK);
+    FF_CHECK(ff_part_writer_finish(w, "/nonexistent-ff-dir/x.part", NULL, &err) != FF_OK);
+    FF_CHECK_EQ(ff_part_writer_add(w, &one, &err), FF_EFAILED);
+    for (size_t k = 0; k < sizeof rounds / sizeof rounds[0]; k++) {
+        gen_opts go = {.day = TEST_DAY, .n_persons = 40, .all_empty = rounds[k].all_empty};
+        ff_part_writer_opts wo = {.block_rows = rounds[k].block_rows,
+                                  .has_partition_day = true,
+                                  .partition_day = (int32_t)TEST_DAY,
+                                  .created_ms = 1700000000000 + (int64_t)k};
+        ff_row *rows = gen_rows(rounds[k].n, &go);
+        FF_CHECK_EQ(ff_part_writer_reset(w, &wo, &err), FF_OK);
+        FF_CHECK_EQ(ff_part_writer_n_rows(w), 0);
+        for (uint32_t i = 0; i < rounds[k].n; i++)
+            FF_CHECK_EQ(ff_part_writer_add(w, &rows[rounds[k].n - 1 - i], &err), FF_OK);
+        ff_buf reused, fresh;
+        ff_buf_init(&reused, 0);
+        ff_buf_init(&fresh, 0);
+        ff_part_info ri, fi;
+        FF_CHECK_EQ(ff_part_writer_finish_mem(w, &reused, &ri, &err), FF_OK);
+        FF_CHECK_EQ(write_mem(rows, rounds[k].n, &wo, &fresh, &fi, &err), FF_OK);
+        FF_CHECK_EQ(ri.n_rows, rounds[k].n);
+        FF_CHECK_EQ(reused.len, fresh.len);
+        FF_CHECK(reused.len == fresh.len && memcmp(reused.data, fresh.data, reused.len) == 0);
+        ff_buf_fini(&reused);
+        ff_buf_fini(&fresh);
+        ff_free(rows);
+        ff_arena_reset(&g.rows_arena);
+    }
+    /* bad options: FF_EINVAL, the writer is unchanged (still done) */
+    ff_part_writer_opts bad = {.zstd_level = 42};
+    FF_CHECK_EQ(ff_part_writer_reset(w, &bad, &err), FF_EINVAL);
+    FF_CHECK_EQ(ff_part_writer_add(w, &one, &err), FF_EINVAL);
+    ff_part_writer_free(w);
+}
+
 static void test_boundaries(void)
 {
     gen_opts go = {.day = TEST_DAY, .n_persons = 7};
@@ -1170,6 +1220,7 @@ int main(int argc, char **argv)
         return 1;
     }
     FF_RUN(test_roundtrip);
+    FF_RUN(test_writer_reset);
     FF_RUN(test_boundaries);
     FF_RUN(test_empty_part);
     FF_RUN(test_forced_encodings);

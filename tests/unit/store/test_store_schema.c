@@ -242,6 +242,40 @@ static void test_record_odd(void)
     ff_arena_fini(&tiny);
 }
 
+/* properties are copied from the record's text when that text is already what the JSON writer
+ * would write (compact, no escapes, no U+2028/9), else re-serialised: same bytes either way */
+static void test_record_props_text(void)
+{
+    static const struct {
+        const char *rec, *props;
+    } cases[] = {
+        /* copied verbatim: compact, no backslash */
+        {"{\"ts\":1,\"properties\":{\"x\":{\"y\":[1,\"z w\",null,true,-0.5e3]}},\"flags\":[\"a\"]}",
+         "{\"x\":{\"y\":[1,\"z w\",null,true,-0.5e3]},\"$flags\":[\"a\"]}"},
+        /* white space outside strings: re-serialised compact, inside strings kept */
+        {"{\"ts\":1,\"properties\":{ \"a\" : [1, 2],\"b\":\"x y\"} ,\"context\":{\"k\":\ttrue}}",
+         "{\"a\":[1,2],\"b\":\"x y\",\"$context\":{\"k\":true}}"},
+        /* escapes in the source: decoded, written the writer's way */
+        {"{\"ts\":1,\"properties\":{\"s\":\"\\u0041\\/\\n\"},\"traits\":{\"t\":\"a\\u2028\"}}",
+         "{\"s\":\"A/\\n\",\"$traits\":{\"t\":\"a\\u2028\"}}"},
+        /* a raw U+2028 is escaped by the writer, so not copied */
+        {"{\"ts\":1,\"properties\":{\"p\":\"a\xE2\x80\xA8"
+         "b\"}}",
+         "{\"p\":\"a\\u2028b\"}"},
+        /* a client key with '$' is escaped: the object is not copied whole */
+        {"{\"ts\":1,\"properties\":{\"ok\":1,\"$k\":{\"n\":[]}}}", "{\"ok\":1,\"$$k\":{\"n\":[]}}"},
+        /* two properties objects: the second goes to "$properties" */
+        {"{\"ts\":1,\"properties\":{\"a\":1},\"properties\":{\"b\":2}}", "{\"a\":1,\"b\":2}"},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        ff_row r;
+        ff_err err = {0};
+        FF_CHECK_EQ(ff_row_from_record(cases[k].rec, strlen(cases[k].rec), k, &g.arena, &r, &err),
+                    FF_OK);
+        CHECK_COL(r, FF_COL_PROPERTIES, cases[k].props);
+    }
+}
+
 static void test_row_order(void)
 {
     ff_row a, b;
@@ -339,6 +373,7 @@ int main(void)
     FF_RUN(test_decimal);
     FF_RUN(test_record);
     FF_RUN(test_record_odd);
+    FF_RUN(test_record_props_text);
     FF_RUN(test_row_order);
     FF_RUN(test_taobao);
     ff_arena_fini(&g.arena);

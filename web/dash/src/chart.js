@@ -65,12 +65,13 @@ export function barList(rows, { fmt = (v) => String(v), cls = '', empty = 'No da
     }));
 }
 
-/** Vertical mini columns (e.g. a rate per minute) with anomaly marks; x labels as text. */
+/** Vertical mini columns (e.g. a rate per minute) with anomaly marks; x labels as text.
+ * A marked point carries data-anomaly (its markBy, else "1") and data-t (its t, when given). */
 export function columns(points, { fmt = (v) => String(v), max: maxIn } = {}) {
   const max = maxIn || Math.max(1e-9, ...points.map((p) => Number(p.value) || 0));
   return h('div', { class: 'cols' },
     points.map((p) => {
-      const c = h('div', { class: 'col' + (p.mark ? ' mark' : ''), title: `${p.label}: ${fmt(p.value)}${p.mark ? ' (anomaly)' : ''}`, dataset: p.mark ? { anomaly: '1' } : {} });
+      const c = h('div', { class: 'col' + (p.mark ? ' mark' : ''), title: `${p.label}: ${fmt(p.value)}${p.mark ? ' (anomaly)' : ''}`, dataset: p.mark ? { anomaly: p.markBy || '1', ...(p.t !== undefined ? { t: String(p.t) } : {}) } : {} });
       c.style.height = Math.max(2, (100 * (Number(p.value) || 0)) / max).toFixed(1) + '%';
       return c;
     }));

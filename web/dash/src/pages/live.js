@@ -44,9 +44,19 @@ export default function live(root, ctx) {
     panel(`Latest events (${ctx.range.label})`, h('div', { class: 'filters' }, evSel, userIn, propIn), feedBox),
   );
 
+  // Start-up: today's figures and the per-second counts are asked for first; the figures are
+  // drawn first, the chart next, and the per-minute failures and the feed start once the
+  // figures are on screen (or after 1.5 s), so the first answers do not queue behind them (a
+  // browser opens 6 connections per host, and the live stream keeps one).
+  let firstFigures;
+  const figuresShown = new Promise((res) => (firstFigures = res));
+  const afterFirstPaint = Promise.race([figuresShown, new Promise((res) => setTimeout(res, 1500))]);
+
   // ---- events per second ----
   const perSec = new Map(); // unix second -> events
-  const chart = timeChart(chartBox, { series: [{ label: 'events/s' }], height: 200 });
+  // built at the first draw, once the first answer is in: creating it (style and layout reads)
+  // before the first queries are sent would delay them
+  let chart = null;
   let lastStream = 0; // ms: last message from the stream
   let activeFromStream = null;
   let sessionsFromStream = null;
@@ -58,6 +68,7 @@ export default function live(root, ctx) {
       y.push(perSec.get(s) || 0);
     }
     for (const k of perSec.keys()) if (k < end - WINDOW_S - 10) perSec.delete(k);
+    if (!chart) chart = timeChart(chartBox, { series: [{ label: 'events/s' }], height: 200 });
     chart.set(x, [y]);
     // the last complete seconds (the newest one is still filling)
     const recent = y.slice(-6, -1);
@@ -110,6 +121,8 @@ export default function live(root, ctx) {
     } catch (e) {
       showError(chartBox, e);
     }
+    await afterFirstPaint;
+    if (signal.aborted) return;
     draw();
     every(1000, async () => {
       // when the stream is quiet (absent, or between reconnects), poll the last seconds
@@ -133,16 +146,23 @@ export default function live(root, ctx) {
   every(3000, async () => {
     const t = today();
     const where = `${between(t.from, t.to)} AND ${NOT_DERIVED}`;
+    const now = Date.now();
+    // the 5-minute active users come from the same scan (today contains the last 5 minutes,
+    // except in the first 5 minutes of a UTC day: then from a query of their own)
+    const activeIn = activeFromStream === null && now - 300000 >= t.from ? `, uniqExactIf(${UID}, ts >= fromUnixTimestamp64Milli(${now - 300000})) AS active` : '';
     const [a, money, act] = await Promise.all([
-      query(`SELECT count() AS events, uniqExact(${UID}) AS users, uniqExactIf(session_id, session_id != '') AS sessions, countIf(event = 'order_completed') AS orders, uniqExactIf(${UID}, event = 'product_added') AS carts, uniqExactIf(${UID}, event = 'order_completed') AS buyers, countIf(event = 'payment_failed') AS failed FROM events WHERE ${where}`, { signal }),
+      query(`SELECT count() AS events, uniqExact(${UID}) AS users, uniqExactIf(session_id, session_id != '') AS sessions, countIf(event = 'order_completed') AS orders, uniqExactIf(${UID}, event = 'product_added') AS carts, uniqExactIf(${UID}, event = 'order_completed') AS buyers, countIf(event = 'payment_failed') AS failed${activeIn} FROM events WHERE ${where}`, { signal }),
       query(`SELECT currency, count() AS orders, sum(revenue) AS revenue FROM events WHERE ${between(t.from, t.to)} AND event = 'order_completed' GROUP BY currency ORDER BY orders DESC, currency`, { signal }),
-      activeFromStream === null ? query(`SELECT uniqExact(${UID}) AS n FROM events WHERE ${between(Date.now() - 300000, Date.now() + 1000)} AND ${NOT_DERIVED}`, { signal }) : null,
-    ]);
+      activeFromStream === null && !activeIn ? query(`SELECT uniqExact(${UID}) AS n FROM events WHERE ${between(now - 300000, now + 1000)} AND ${NOT_DERIVED}`, { signal }) : null,
+    ]).catch((e) => {
+      firstFigures();
+      throw e;
+    });
     const r = a.data[0] || {};
     const win = { from: t.from, to: t.to };
     tiles.events.set(fmtInt(r.events), 'stored events, UTC day', { value: num(r.events), ...win });
     tiles.users.set(fmtInt(r.users), 'distinct people', { value: num(r.users), ...win });
-    tiles.active.set(fmtInt(activeFromStream ?? num(act.data[0].n)), activeFromStream !== null ? 'from the live stream' : 'distinct people, last 5 min', {});
+    tiles.active.set(fmtInt(activeFromStream ?? (act ? num(act.data[0].n) : num(r.active))), activeFromStream !== null ? 'from the live stream' : 'distinct people, last 5 min', {});
     if (num(r.sessions) > 0) tiles.sessions.set(fmtInt(r.sessions), 'today, distinct session ids', { value: num(r.sessions), ...win });
     else if (sessionsFromStream !== null) tiles.sessions.set(fmtInt(sessionsFromStream), 'open now (live stream)', {});
     else tiles.sessions.set('–', 'events carry no session id', {});
@@ -162,50 +182,121 @@ export default function live(root, ctx) {
     tiles.paysucc.set(attempts ? fmtPct(orders / attempts) : '–', `${fmtInt(orders)} of ${fmtInt(attempts)} attempts`, {});
     tiles.payfail.set(attempts ? fmtPct(failed / attempts) : '–', `${fmtInt(failed)} payment_failed`, { value: attempts ? failed / attempts : '' });
     tiles.payfail.el.classList.toggle('alarm', attempts >= 10 && failed / attempts > 0.15);
+    firstFigures();
   }, signal);
 
   // ---- payment failures per minute with anomaly marks ----
-  every(10000, async () => {
+  // The marks are the server's anomaly alerts (GET /v1/alerts, rule
+  // anomaly:payment_failure_rate: the minute each one fired on, firing or resolved). Only when
+  // the server does not answer /v1/alerts does the page fall back to a rule of its own, and it
+  // says so under the chart.
+  const RULE = 'anomaly:payment_failure_rate';
+  const minuteOf = (a) => {
+    const m = Date.parse((a.evidence && a.evidence.minute) || '');
+    // fired_at is the end of the minute that fired; the evidence's minute is the latest one
+    // judged (for a resolved alert: the minute that resolved it)
+    return Math.floor((num(a.fired_at_ms) ? num(a.fired_at_ms) - 60000 : m) / 60000);
+  };
+  afterFirstPaint.then(() => every(10000, async () => {
     const now = Date.now();
     const from = Math.floor(now / 60000) * 60000 - 59 * 60000;
     const [r, al] = await Promise.all([
       query(`SELECT intDiv(toUnixTimestamp64Milli(ts), 60000) AS m, countIf(event = 'payment_failed') AS failed, countIf(event = 'order_completed') AS ok FROM events WHERE ${between(from, now + 60000)} AND event IN ('payment_failed', 'order_completed') GROUP BY m ORDER BY m`, { signal }),
-      getJson('/v1/alerts', { signal }).catch(() => null),
+      getJson('/v1/alerts', { signal }).catch((e) => (e && e.name === 'AbortError' ? Promise.reject(e) : { error: e })),
     ]);
     const byMin = new Map(r.data.map((x) => [num(x.m), x]));
     const pts = [];
     for (let m = from / 60000; m <= Math.floor(now / 60000); m++) {
       const x = byMin.get(m);
       const f = x ? num(x.failed) : 0, ok = x ? num(x.ok) : 0;
-      pts.push({ m, failed: f, attempts: f + ok, value: f + ok ? f / (f + ok) : 0, label: fmtTime(m * 60000).slice(11, 16) });
+      pts.push({ m, t: m * 60000, failed: f, attempts: f + ok, value: f + ok ? f / (f + ok) : 0, label: fmtTime(m * 60000).slice(11, 16) });
     }
-    // baseline: the median rate of the other minutes with enough attempts; a minute is marked
-    // when its rate is over 3x that baseline and over 15 % (at least 5 attempts)
-    const medianOf = (xs) => (xs.length ? xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)] : 0);
-    const busy = pts.filter((p) => p.attempts >= 5);
-    const median = medianOf(busy.map((p) => p.value));
-    for (const p of pts) p.mark = p.attempts >= 5 && p.value > Math.max(0.15, 3 * medianOf(busy.filter((o) => o !== p).map((o) => o.value)));
-    const marked = pts.filter((p) => p.mark);
-    const firing = al && Array.isArray(al.firing) ? al.firing : [];
+    const fromServer = al && !al.error && Array.isArray(al.firing);
+    let note;
+    if (fromServer) {
+      const mine = [...al.firing, ...(al.resolved || [])].filter((x) => x && x.rule === RULE);
+      const shown = [];
+      for (const x of mine) {
+        const p = pts.find((q) => q.m === minuteOf(x));
+        if (!p) continue; // older than the last hour
+        p.mark = true;
+        p.markBy = 'server';
+        shown.push({ p, x });
+      }
+      shown.sort((u, v) => u.p.m - v.p.m);
+      const ev = (x) => x.evidence || {};
+      const one = ({ p, x }) => {
+        const v = ev(x).fired_at_value ?? x.value;
+        const exp = x.state === 'firing' ? x.threshold : ev(x).expected;
+        return `${p.label} UTC: ${fmtPct(v)}, expected ${fmtPct(exp)}` + (x.state === 'firing' ? ' (firing)' : ` (resolved ${x.resolved_at ? fmtTime(x.resolved_at).slice(11, 16) : ''})`);
+      };
+      note = h('p', { class: 'muted', id: 'anomaly-source', dataset: { source: 'server' } },
+        `Marked minutes: the server's anomaly detector (${RULE} in /v1/alerts), `,
+        shown.length ? h('strong', { class: 'bad' }, `${shown.length} alert(s) in the last hour: ${shown.map(one).join('; ')}.`) : 'no alert in the last hour.');
+    } else {
+      // fallback: the median rate of the other minutes with enough attempts is the baseline; a
+      // minute is marked when its rate is over 3x that baseline and over 15 % (>= 5 attempts)
+      const medianOf = (xs) => (xs.length ? xs.sort((u, v) => u - v)[Math.floor(xs.length / 2)] : 0);
+      const busy = pts.filter((p) => p.attempts >= 5);
+      const median = medianOf(busy.map((p) => p.value));
+      for (const p of pts) {
+        p.mark = p.attempts >= 5 && p.value > Math.max(0.15, 3 * medianOf(busy.filter((o) => o !== p).map((o) => o.value)));
+        p.markBy = 'dashboard';
+      }
+      const marked = pts.filter((p) => p.mark);
+      const why = al && al.error ? (al.error.status ? `${al.error.status} ${al.error.code}` : al.error.message) : 'no answer';
+      note = h('p', { class: 'muted', id: 'anomaly-source', dataset: { source: 'dashboard' } },
+        h('strong', null, `The server's alerts are not available (/v1/alerts: ${why}): marks come from the dashboard's own rule. `),
+        `Median ${fmtPct(median)} over ${busy.length} minute(s) with at least 5 attempts; such a minute is marked when its rate is over 15 % and over 3x the median of the others. `,
+        marked.length ? h('strong', { class: 'bad' }, `${marked.length} anomalous minute(s), latest ${marked[marked.length - 1].label} UTC (${fmtPct(marked[marked.length - 1].value)}).`) : 'No anomaly in the last hour.');
+    }
+    const firing = fromServer ? al.firing : [];
     fill(anomalyBox,
       columns(pts, { fmt: (v) => fmtPct(v), max: Math.max(0.2, ...pts.map((p) => p.value)) }),
-      h('p', { class: 'muted' }, `Median ${fmtPct(median)} over ${busy.length} minute(s) with at least 5 attempts; such a minute is marked when its rate is over 15 % and over 3x the median of the others. `,
-        marked.length ? h('strong', { class: 'bad' }, `${marked.length} anomalous minute(s), latest ${marked[marked.length - 1].label} UTC (${fmtPct(marked[marked.length - 1].value)}).`) : 'No anomaly in the last hour.'),
+      note,
       firing.length ? h('p', { class: 'bad' }, `${firing.length} alert(s) firing — see Alerts.`) : null);
-  }, signal);
+  }, signal));
 
   // ---- feed ----
-  let eventsLoaded = false;
-  every(2000, async () => {
+  // the event names of the filter come once, in parallel with the first feed query
+  const want = ctx.get('fe');
+  if (want) evSel.append(h('option', { value: want, selected: true }, want));
+  afterFirstPaint.then(async () => {
+    if (signal.aborted) return;
     const rg = ctx.range;
-    if (!eventsLoaded) {
+    try {
       const ev = await query(`SELECT event, count() AS n FROM events WHERE ${between(rg.from, rg.to)} GROUP BY event ORDER BY n DESC LIMIT 200`, { signal });
-      const want = ctx.get('fe');
-      for (const row of ev.data) evSel.append(h('option', { value: row.event, selected: row.event === want }, row.event));
-      if (want && !ev.data.some((x) => x.event === want)) evSel.append(h('option', { value: want, selected: true }, want));
-      eventsLoaded = true;
+      for (const row of ev.data) if (row.event !== want) evSel.append(h('option', { value: row.event }, row.event));
+    } catch (e) {
+      if (e.name !== 'AbortError') console.warn(e);
     }
-    const conds = [between(rg.from, Math.min(rg.to, Date.now() + 1000))];
+  });
+  // The 30 latest events: looked for in the last 5 minutes of the range first; when fewer are
+  // there, back from the newest matching event (max(ts), a cheap aggregate) over 5 minutes, an
+  // hour, a day, then the whole range, until 30 are found. (Sorting a week of rows with their
+  // properties to keep 30 is slow, and over the server's memory limit on a big store.)
+  const FEED_WINDOWS = [300000, 3600000, 86400000, Infinity];
+  const FEED_COLS = 'ts, event, user_id, anonymous_id, url, product_id, search_term, revenue, currency, properties';
+  const latest = async (rg, end, conds) => {
+    const sel = (from, to) => query(`SELECT ${FEED_COLS} FROM events WHERE ${[between(from, to), ...conds].join(' AND ')} ORDER BY ts DESC LIMIT 30`, { signal });
+    const recent = await sel(Math.max(rg.from, end - 300000), end);
+    if (recent.data.length >= 30 || end - 300000 <= rg.from) return recent;
+    const m = await query(`SELECT toUnixTimestamp64Milli(max(ts)) AS t, count() AS n FROM events WHERE ${[between(rg.from, end), ...conds].join(' AND ')}`, { signal });
+    const n = num(m.data[0].n);
+    if (!n) return recent;
+    const top = Math.min(end, num(m.data[0].t) + 1);
+    let r = recent;
+    for (const back of FEED_WINDOWS) {
+      const from = n <= 30 ? rg.from : Math.max(rg.from, top - back);
+      r = await sel(from, top);
+      if (r.data.length >= 30 || from <= rg.from) break;
+    }
+    return r;
+  };
+  afterFirstPaint.then(() => every(2000, async () => {
+    const rg = ctx.range;
+    const end = Math.min(rg.to, Date.now() + 1000);
+    const conds = [];
     if (evSel.value) conds.push(`event = ${lit(evSel.value)}`);
     const u = userIn.value.trim();
     if (u) conds.push(`(user_id = ${lit(u)} OR anonymous_id = ${lit(u)})`);
@@ -215,7 +306,7 @@ export default function live(root, ctx) {
       if (eq > 0) conds.push(`${field(p.slice(0, eq).trim())} = ${lit(p.slice(eq + 1).trim())}`);
       else conds.push(`JSONHas(properties, ${lit(p)})`);
     }
-    const r = await query(`SELECT ts, event, user_id, anonymous_id, url, product_id, search_term, revenue, currency, properties FROM events WHERE ${conds.join(' AND ')} ORDER BY ts DESC LIMIT 30`, { signal });
+    const r = await latest(rg, end, conds);
     fill(feedBox, table(r.data, [
       { key: 'ts', label: 'Time (UTC)', fmt: (v) => fmtTime(parseTs(v)).slice(11), cls: 'nowrap' },
       { key: 'event', label: 'Event', cls: 'ev' },
@@ -223,7 +314,7 @@ export default function live(root, ctx) {
       { key: 'url', label: 'Detail', fmt: (v, row) => show(row.search_term ? `search: ${row.search_term}` : row.product_id ? `product ${row.product_id}` : row.revenue !== null && row.revenue !== undefined ? `${row.revenue} ${row.currency}` : v), cls: 'clip' },
       { key: 'properties', label: 'Properties', fmt: (v) => show(v && v.length > 160 ? v.slice(0, 160) + '…' : v), cls: 'clip props' },
     ], { cls: 'data feed', empty: 'No events match.' }));
-  }, signal);
+  }, signal));
 
-  return () => chart.destroy();
+  return () => chart && chart.destroy();
 }

@@ -2,7 +2,9 @@
 // category, search terms. Orders list their products in properties.products (an array the SQL
 // JSON functions do not reach into), so bought counts and revenue per product are summed here
 // from the orders of the range (up to 5,000 orders, said on the page when cut).
-import { query, between, num, UID } from '../api.js';
+// Kept cheap on a big store: JSON is extracted only from orders (just their products/items) and,
+// for product names, from the few products shown; "abandoned" is counted in SQL.
+import { query, between, num, lit, UID } from '../api.js';
 import { h, fill, fmtInt, fmtMoney, table } from '../dom.js';
 import { barList } from '../chart.js';
 import { panel, showError, loading } from './common.js';
@@ -18,30 +20,31 @@ export default function products(root, ctx) {
     box('viewed', 'Most viewed'), box('added', 'Most added to cart'), box('bought', 'Most bought'), box('abandoned', 'Most abandoned (added, no order)'),
     box('category', 'Revenue by category'), box('search', 'Search terms')), box('revenue', 'Revenue by product'));
   const top = (rows, key) => rows.filter((r) => r[key] > 0).sort((a, b) => b[key] - a[key] || (a.id < b.id ? -1 : 1)).slice(0, 10)
-    .map((r) => ({ label: r.name ? `${r.name} (${r.id})` : r.id, value: r[key] }));
+    .map((r) => ({ id: r.id, label: r.name ? `${r.name} (${r.id})` : r.id, value: r[key] }));
 
   (async () => {
     try {
       const [p, orders, adds, search] = await Promise.all([
-        query(`SELECT product_id AS id, any(JSONExtractString(properties, 'name')) AS name, any(category) AS category, countIf(event = 'product_viewed') AS views, countIf(event = 'product_added') AS adds FROM events WHERE ${w} AND product_id != '' AND event IN ('product_viewed', 'product_added') GROUP BY id ORDER BY views DESC LIMIT 1000`, { signal }),
-        query(`SELECT ${UID} AS uid, revenue, currency, properties FROM events WHERE ${w} AND event = 'order_completed' ORDER BY ts DESC LIMIT ${ORDER_CAP}`, { signal }),
-        query(`SELECT ${UID} AS uid, product_id AS id FROM events WHERE ${w} AND event = 'product_added' AND product_id != '' GROUP BY uid, id LIMIT 50000`, { signal }),
+        query(`SELECT product_id AS id, any(category) AS category, countIf(event = 'product_viewed') AS views, countIf(event = 'product_added') AS adds FROM events WHERE ${w} AND product_id != '' AND event IN ('product_viewed', 'product_added') GROUP BY id ORDER BY views DESC LIMIT 1000`, { signal }),
+        query(`SELECT revenue, currency, JSONExtractRaw(properties, 'products') AS products, JSONExtractRaw(properties, 'items') AS items FROM events WHERE ${w} AND event = 'order_completed' ORDER BY ts DESC LIMIT ${ORDER_CAP}`, { signal }),
+        // people who added the product and completed no order in the range, per product
+        query(`SELECT product_id AS id, uniqExact(${UID}) AS n FROM events WHERE ${w} AND event = 'product_added' AND product_id != '' AND ${UID} NOT IN (SELECT ${UID} FROM events WHERE ${w} AND event = 'order_completed') GROUP BY id ORDER BY n DESC, id LIMIT 1000`, { signal }),
         query(`SELECT search_term, count() AS searches, uniqExact(${UID}) AS people FROM events WHERE ${w} AND search_term != '' GROUP BY search_term ORDER BY searches DESC, search_term LIMIT 20`, { signal }),
       ]);
       const byId = new Map();
       const get = (id) => byId.get(id) || (byId.set(id, { id, name: '', category: '', views: 0, adds: 0, bought: 0, abandoned: 0, revenue: new Map() }), byId.get(id));
-      for (const r of p.data) Object.assign(get(r.id), { name: r.name, category: r.category, views: num(r.views), adds: num(r.adds) });
-      const buyers = new Set();
+      for (const r of p.data) Object.assign(get(r.id), { category: r.category, views: num(r.views), adds: num(r.adds) });
       const cats = new Map(); // "category\u0000currency" -> amount
-      for (const o of orders.data) {
-        buyers.add(o.uid);
-        let props = null;
+      const arr = (raw) => {
         try {
-          props = JSON.parse(o.properties || '{}');
+          const v = raw ? JSON.parse(raw) : null;
+          return Array.isArray(v) ? v : null;
         } catch (e) {
-          continue;
+          return null;
         }
-        const items = Array.isArray(props.products) ? props.products : Array.isArray(props.items) ? props.items : [];
+      };
+      for (const o of orders.data) {
+        const items = arr(o.products) || arr(o.items) || [];
         for (const it of items) {
           if (!it || typeof it !== 'object') continue;
           const id = String(it.product_id ?? it.sku ?? it.item_id ?? '');
@@ -58,8 +61,20 @@ export default function products(root, ctx) {
           cats.set(ck, (cats.get(ck) || 0) + amount);
         }
       }
-      for (const a of adds.data) if (!buyers.has(a.uid)) get(a.id).abandoned++;
+      for (const a of adds.data) get(a.id).abandoned = num(a.n);
       const rows = [...byId.values()];
+      // names of the products shown (orders' items carry most; the rest from their events'
+      // properties.name: the last day of the range first, then the whole range)
+      const shown = new Set();
+      for (const k of ['views', 'adds', 'bought', 'abandoned']) for (const x of top(rows, k)) shown.add(x.id);
+      for (const span of [86400000, Infinity]) {
+        const missing = [...shown].filter((id) => !get(id).name);
+        if (!missing.length) break;
+        const from = Math.max(ctx.range.from, ctx.range.to - span);
+        const nm = await query(`SELECT product_id AS id, any(JSONExtractString(properties, 'name')) AS name FROM events WHERE ${between(from, ctx.range.to)} AND event IN ('product_viewed', 'product_added') AND product_id IN (${missing.map(lit).join(', ')}) GROUP BY id`, { signal });
+        for (const x of nm.data) if (x.name) get(x.id).name = x.name;
+        if (from <= ctx.range.from) break;
+      }
       fill(boxes.viewed, barList(top(rows, 'views'), { fmt: fmtInt }));
       fill(boxes.added, barList(top(rows, 'adds'), { fmt: fmtInt }));
       fill(boxes.bought, barList(top(rows, 'bought'), { fmt: fmtInt }), orders.data.length >= ORDER_CAP ? h('p', { class: 'muted' }, `From the latest ${fmtInt(ORDER_CAP)} orders.`) : null);

@@ -73,7 +73,17 @@ export default function users(root, ctx) {
       const has = await query(`SELECT countIf(session_id != '') AS n FROM events WHERE ${between(ctx.range.from, ctx.range.to)}`, { signal });
       const bySid = num(has.data[0].n) > 0;
       const key = bySid ? 'session_id' : `concat(${UID}, '@', toString(toStartOfHour(ts)))`;
-      const r = await query(`SELECT ${key} AS s, any(${UID}) AS person, min(ts) AS start, max(ts) AS last, count() AS events, countIf(event = 'order_completed') AS orders, any(device) AS device, any(country) AS country FROM events WHERE ${between(ctx.range.from, ctx.range.to)} AND ${NOT_DERIVED}${bySid ? " AND session_id != ''" : ''} GROUP BY s ORDER BY start DESC LIMIT 50`, { signal });
+      // The latest 50 sessions are among the latest hours: group the last 2 hours of the range
+      // (whole hours), else 12 hours, 3 days, the whole range, until 50 sessions start in the
+      // window at least 30 minutes (a session gap) after its beginning, so that none of them is
+      // a session cut by the window. (Grouping a week of events by session is slow.)
+      const to = ctx.range.to;
+      let r;
+      for (const back of [2, 12, 72, Infinity]) {
+        const from = Math.max(ctx.range.from, Math.floor((to - back * 3600000) / 3600000) * 3600000);
+        r = await query(`SELECT ${key} AS s, any(${UID}) AS person, min(ts) AS start, max(ts) AS last, count() AS events, countIf(event = 'order_completed') AS orders, any(device) AS device, any(country) AS country FROM events WHERE ${between(from, to)} AND ${NOT_DERIVED}${bySid ? " AND session_id != ''" : ''} GROUP BY s ORDER BY start DESC LIMIT 50`, { signal });
+        if (from <= ctx.range.from || (r.data.length >= 50 && parseTs(r.data[49].start) >= from + 1800000)) break;
+      }
       fill(recent, bySid ? null : h('p', { class: 'muted' }, 'Events carry no session id: rows are a person\'s activity per hour.'), table(r.data, [
         { key: 'start', label: 'Start (UTC)', fmt: (v) => fmtTime(parseTs(v)), cls: 'nowrap' },
         { key: 'person', label: 'Person', fmt: (v) => h('span', { class: 'person' }, show(v)) },
