@@ -577,22 +577,44 @@ static size_t bearer_key(const char *hdr, char *out, size_t out_size)
     return basic_auth_key(hdr, out, out_size);
 }
 
-static enum MHD_Result handle_query(ff_server *s, struct MHD_Connection *c, conn *k)
+/* A read (or admin) key from the Authorization header or, when query_key (the live feed and
+ * alerts: a browser EventSource cannot set headers), from ?key=. Returns true when allowed;
+ * otherwise *ret holds the 401/403 answer. */
+static bool read_auth(ff_server *s, struct MHD_Connection *c, bool query_key, enum MHD_Result *ret)
 {
     char key[256];
     size_t kl = bearer_key(MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization"), key,
                            sizeof key);
+    const char *qk =
+        query_key ? MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "key") : NULL;
+    if (!kl && qk && strlen(qk) < sizeof key) {
+        kl = strlen(qk);
+        memcpy(key, qk, kl + 1);
+    }
     ff_key_kind kind;
     if (!kl || ff_keys_check(s->keys, key, kl, &kind) != FF_OK) {
         atomic_fetch_add(&s->n_auth_failed, 1);
-        return respond_error(s, c, 401, "unauthorized",
-                             "a valid read key is required: Authorization: Bearer KEY", NULL);
+        *ret = respond_error(s, c, 401, "unauthorized",
+                             query_key ? "a valid read key is required: Authorization: Bearer "
+                                         "KEY (or ?key=)"
+                                       : "a valid read key is required: Authorization: Bearer KEY",
+                             NULL);
+        return false;
     }
     if (kind == FF_KEY_WRITE) {
         atomic_fetch_add(&s->n_auth_failed, 1);
-        return respond_error(s, c, 403, "wrong_key_kind",
+        *ret = respond_error(s, c, 403, "wrong_key_kind",
                              "write keys can only send events: use a read key", NULL);
+        return false;
     }
+    return true;
+}
+
+static enum MHD_Result handle_query(ff_server *s, struct MHD_Connection *c, conn *k)
+{
+    enum MHD_Result ret;
+    if (!read_auth(s, c, false, &ret))
+        return ret;
     /* The query is the body (as ClickHouse's HTTP interface takes it), or ?query=. */
     const char *q = k->body.data;
     size_t ql = k->body.len;
@@ -619,7 +641,6 @@ static enum MHD_Result handle_query(ff_server *s, struct MHD_Connection *c, conn
     ff_sql_result *res = NULL;
     ff_sql_error serr;
     memset(&serr, 0, sizeof serr);
-    enum MHD_Result ret;
     if (ff_sql_query(q, ql, &snap, &eo, &res, &serr) != FF_OK) {
         ff_buf b;
         ff_buf_init(&b, 16384);
@@ -653,39 +674,10 @@ static enum MHD_Result handle_query(ff_server *s, struct MHD_Connection *c, conn
 
 /* ---- live metrics (docs/api.md, "Live metrics") ------------------------------ */
 
-/* A read (or admin) key from the Authorization header or, because EventSource cannot set
- * headers, from ?key=. Returns true when allowed; otherwise *ret holds the answer. */
-static bool live_auth(ff_server *s, struct MHD_Connection *c, enum MHD_Result *ret)
-{
-    char key[256];
-    size_t kl = bearer_key(MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization"), key,
-                           sizeof key);
-    const char *qk = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "key");
-    if (!kl && qk && strlen(qk) < sizeof key) {
-        kl = strlen(qk);
-        memcpy(key, qk, kl + 1);
-    }
-    ff_key_kind kind;
-    if (!kl || ff_keys_check(s->keys, key, kl, &kind) != FF_OK) {
-        atomic_fetch_add(&s->n_auth_failed, 1);
-        *ret = respond_error(s, c, 401, "unauthorized",
-                             "a valid read key is required: Authorization: Bearer KEY (or ?key=)",
-                             NULL);
-        return false;
-    }
-    if (kind == FF_KEY_WRITE) {
-        atomic_fetch_add(&s->n_auth_failed, 1);
-        *ret = respond_error(s, c, 403, "wrong_key_kind",
-                             "write keys can only send events: use a read key", NULL);
-        return false;
-    }
-    return true;
-}
-
 static enum MHD_Result handle_live_snapshot(ff_server *s, struct MHD_Connection *c)
 {
     enum MHD_Result ret;
-    if (!live_auth(s, c, &ret))
+    if (!read_auth(s, c, true, &ret))
         return ret;
     ff_buf b;
     ff_buf_init(&b, (size_t)64 << 20);
@@ -703,7 +695,7 @@ static enum MHD_Result handle_live_snapshot(ff_server *s, struct MHD_Connection 
 static enum MHD_Result handle_alerts(ff_server *s, struct MHD_Connection *c)
 {
     enum MHD_Result ret;
-    if (!live_auth(s, c, &ret))
+    if (!read_auth(s, c, true, &ret))
         return ret;
     ff_buf b;
     ff_buf_init(&b, (size_t)64 << 20);
@@ -793,7 +785,7 @@ static void live_free(void *cls)
 static enum MHD_Result handle_live(ff_server *s, struct MHD_Connection *c)
 {
     enum MHD_Result ret;
-    if (!live_auth(s, c, &ret))
+    if (!read_auth(s, c, true, &ret))
         return ret;
     live_conn *lc = ff_calloc(1, sizeof *lc);
     if (!lc)
