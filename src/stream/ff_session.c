@@ -729,6 +729,8 @@ ff_rc ff_sessions_load(ff_sessions *ss, ff_deser *d)
             d->bad = true;
             break;
         }
+        if (!created) /* a repeated key (corrupt checkpoint): the last value wins */
+            ff_free(e->v.p);
         e->v.p = v;
     }
     n = ff_deser_u64(d);
