@@ -5,7 +5,7 @@ set -euo pipefail
 
 PKGS=(
   build-essential cmake pkg-config clang clang-format libclang-rt-14-dev
-  libmicrohttpd-dev libcurl4-openssl-dev libzstd-dev libxxhash-dev zlib1g-dev libssl-dev
+  libmicrohttpd-dev libcurl4-openssl-dev libzstd-dev liblz4-dev libxxhash-dev zlib1g-dev libssl-dev
   libcjson-dev libinih-dev lemon
   python3 nodejs npm curl ca-certificates
   clickhouse-server clickhouse-client  # the oracle of tests/sql/run_diff.py (sql_diff)

@@ -219,6 +219,8 @@ typedef struct rctx {
     const ff_sql_value *src;
     const group *g;
     int64_t *const *vec; /* X_VEC values of the block (row-indexed); NULL outside a scan */
+    bool presel;         /* the scan already applied the WHERE: sel[0..n_presel) */
+    uint32_t n_presel;
 } rctx;
 
 static const ff_sql_value VNULL = {FF_SQL_V_NULL, 0, {0}};
@@ -1364,6 +1366,7 @@ typedef struct plan {
     prune prunes[32];
     bool where_fast;
     uint32_t n_fast;
+    ff_colset fast_cols; /* the columns the fast predicates read */
     prune fast[16];
     /* Block-at-a-time parts (plan_vectors): expressions computed per block into int64
      * vectors, and the grouping fast paths. */
@@ -3087,13 +3090,32 @@ static bool match_str(const prune *f, const char *s, uint32_t len)
  * matched once per dictionary entry, then by code. */
 static uint32_t fast_filter(q *Q, const plan *P, const ff_block *b, uint32_t n, uint32_t *sel)
 {
-    for (uint32_t i = 0; i < n; i++)
-        sel[i] = i;
     uint32_t m = n;
+    bool all = true; /* sel is still every row: the first predicate reads rows directly */
     for (uint32_t p = 0; p < P->n_fast && m; p++) {
         const prune *f = &P->fast[p];
         const ff_colvec *v = &b->col[f->col];
         uint32_t k = 0;
+        if (all && v->kind == FF_VEC_DICT) {
+            uint8_t *mm = qalloc(Q, Q->tmp, v->n_dict);
+            if (!mm)
+                return 0;
+            for (uint32_t d = 0; d < v->n_dict; d++)
+                mm[d] = match_str(f, v->dict_bytes + v->dict_off[d],
+                                  v->dict_off[d + 1] - v->dict_off[d]);
+            for (uint32_t i = 0; i < n; i++) { /* branch-free: selectivity varies */
+                sel[k] = i;
+                k += mm[v->codes[i]];
+            }
+            m = k;
+            all = false;
+            continue;
+        }
+        if (all) {
+            for (uint32_t i = 0; i < n; i++)
+                sel[i] = i;
+            all = false;
+        }
         if (v->kind == FF_VEC_I64) {
             for (uint32_t j = 0; j < m; j++) {
                 uint32_t r = sel[j];
@@ -3119,6 +3141,8 @@ static uint32_t fast_filter(q *Q, const plan *P, const ff_block *b, uint32_t n, 
         }
         m = k;
     }
+    for (uint32_t i = 0; all && i < m; i++) /* no predicate ran */
+        sel[i] = i;
     return m;
 }
 
@@ -3596,7 +3620,9 @@ static bool batch(q *Q, plan *P, gtab *G, rowset *R, rctx *rc, uint32_t n, uint3
         if (!rc->vec)
             return false;
     }
-    if (P->where_fast && rc->blk)
+    if (rc->presel)
+        n_sel = rc->n_presel;
+    else if (P->where_fast && rc->blk)
         n_sel = fast_filter(Q, P, rc->blk, n, sel);
     for (uint32_t i = 0; i < n && !(P->where_fast && rc->blk); i++) {
         rc->row = i;
@@ -3709,10 +3735,31 @@ static bool scan_block(q *Q, plan *P, gtab *G, rowset *R, uint32_t *sel, size_t 
     ff_block blk;
     memset(&blk, 0, sizeof blk);
     uint32_t nr = ff_part_block_n_rows(part, b);
+    rctx rc = {&blk, 0, NULL, NULL, NULL, false, 0};
     if (cols) {
         ff_err perr;
         memset(&perr, 0, sizeof perr);
-        ff_rc prc = ff_part_read(part, Q->pctx, b, cols, Q->tmp, &blk, &perr);
+        /* Late materialisation: with a WHERE of simple column predicates, read its columns
+         * first; skip the block when no row passes, and when few do (< 1/4), decode the other
+         * columns only at those rows (ff_part_read_sel). */
+        ff_colset first = cols;
+        if (P->where_fast && (cols & ~P->fast_cols))
+            first = P->fast_cols;
+        ff_rc prc = ff_part_read(part, Q->pctx, b, first, Q->tmp, &blk, &perr);
+        if (prc == FF_OK && first != cols) {
+            rc.presel = true;
+            rc.n_presel = fast_filter(Q, P, &blk, nr, sel);
+            if (Q->rc != FF_OK)
+                return false;
+            if (rc.n_presel == 0) {
+                Q->blocks_read++;
+                Q->rows_read += nr;
+                return true;
+            }
+            bool few = rc.n_presel < nr / 4;
+            prc = ff_part_read_sel(part, Q->pctx, b, cols, few ? sel : NULL, few ? rc.n_presel : 0,
+                                   Q->tmp, &blk, &perr);
+        }
         if (prc == FF_ELIMIT) {
             fail(Q, FF_ELIMIT, "memory_limit", 0, "memory limit exceeded (%zu bytes)", Q->cap);
             return false;
@@ -3732,7 +3779,6 @@ static bool scan_block(q *Q, plan *P, gtab *G, rowset *R, uint32_t *sel, size_t 
     }
     Q->blocks_read++;
     Q->rows_read += nr;
-    rctx rc = {&blk, 0, NULL, NULL, NULL};
     return batch(Q, P, G, R, &rc, nr, sel, NULL, 0);
 }
 
@@ -4127,7 +4173,7 @@ static void scan_rowset(q *Q, plan *P, gtab *G, rowset *R, uint32_t *sel)
         uint32_t n =
             (uint32_t)(S->n_rows - r0 < FF_PART_BLOCK_ROWS ? S->n_rows - r0 : FF_PART_BLOCK_ROWS);
         Q->rows_read += n;
-        rctx rc = {NULL, 0, NULL, NULL, NULL};
+        rctx rc = {NULL, 0, NULL, NULL, NULL, false, 0};
         if (!batch(Q, P, G, R, &rc, n, sel, S->rows + r0 * S->n_cols, S->n_cols))
             return;
     }
@@ -4232,6 +4278,8 @@ static ff_rc run_select(q *Q, const ff_sql_select *s, rowset *out)
     if (P->where) {
         add_prune(Q, P, P->where);
         P->where_fast = !P->src && add_fast(Q, P, P->where);
+        for (uint32_t i = 0; P->where_fast && i < P->n_fast; i++)
+            P->fast_cols |= FF_COLSET(P->fast[i].col);
     }
     if (P->agg) {
         if (s->n_group_by > 64)
@@ -4310,7 +4358,7 @@ static ff_rc run_select(q *Q, const ff_sql_select *s, rowset *out)
             group *g = &G.g[gi];
             for (uint32_t a = 0; a < P->n_aggs; a++)
                 agg_final(Q, &P->aggs[a], &g->st[a]);
-            rctx rc = {NULL, 0, NULL, g, NULL};
+            rctx rc = {NULL, 0, NULL, g, NULL, false, 0};
             if (P->having) {
                 ff_sql_value h = ev(Q, P->having, &rc);
                 if (!truthy(&h))

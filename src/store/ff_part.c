@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <lz4.h>
 #include <zstd.h>
 #define XXH_INLINE_ALL
 #include <xxhash.h>
@@ -32,7 +33,7 @@ static const char header_magic[8] = {'F', 'F', 'S', 'T', 'P', 'A', 'R', 'T'};
 static const char footer_magic[8] = {'F', 'F', 'S', 'T', 'F', 'O', 'O', 'T'};
 static const char trailer_magic[8] = {'F', 'F', 'S', 'T', 'T', 'A', 'I', 'L'};
 
-enum { CODEC_NONE = 0, CODEC_ZSTD = 1 };
+enum { CODEC_NONE = 0, CODEC_ZSTD = 1, CODEC_LZ4 = 2 };
 enum { Z_HAS_MINMAX = 1, Z_MIN_TRUNC = 2, Z_MAX_TRUNC = 4, Z_ALL = 7 };
 
 static void put_u32(uint8_t *p, uint32_t v)
@@ -495,33 +496,53 @@ static ff_rc sink_put(sink *s, const void *p, size_t n, ff_err *err)
 typedef struct wenc {
     ff_enc_ctx *ec;
     ZSTD_CCtx *cctx;
-    ff_buf raw[2], comp[2];
-    int best;       /* slot of the best candidate so far, -1 = none */
-    size_t best_sz; /* its stored size */
+    ff_buf raw[2], comp[2]; /* per candidate: encoded bytes, compressed form */
+    ff_buf alt;             /* the other compressor's output */
+    int best;               /* slot of the best candidate so far, -1 = none */
+    size_t best_sz;         /* its stored size */
     ff_enc best_enc;
-    bool best_zstd;
+    uint8_t best_codec;
+    uint32_t n_rows; /* of the chunk being encoded */
 } wenc;
 
-/* Stored size of slot k's raw bytes: compressed when that saves at least 1/8. */
-static ff_rc compress_slot(wenc *e, int k, int level, bool *zstd, size_t *stored, ff_err *err)
+/* The stored form of slot k's raw bytes. Every column of every query goes through the
+ * decompressor, and on these 1-40 KB chunks zstd decodes 3-5x slower than LZ4 (mostly its
+ * per-frame table set-up; see docs/benchmarks.md), so the codec is chosen for reading speed
+ * first: LZ4 when it saves at least 1/8, zstd only when it saves another quarter of that and
+ * at least one byte per row (less is noise against the ~30 bytes a row takes), else the raw
+ * bytes. The hot narrow columns (codes, numbers) end up LZ4 or raw, the wide text ones
+ * (properties, ids) zstd. */
+static ff_rc compress_slot(wenc *e, int k, int level, uint8_t *codec, size_t *stored, ff_err *err)
 {
-    ff_buf *raw = &e->raw[k], *comp = &e->comp[k];
-    *zstd = false;
+    ff_buf *raw = &e->raw[k], *comp = &e->comp[k], *alt = &e->alt;
+    *codec = CODEC_NONE;
     *stored = raw->len;
-    if (level < 0 || raw->len < 64)
+    if (level < 0 || raw->len < 64 || raw->len > (size_t)LZ4_MAX_INPUT_SIZE)
         return FF_OK;
-    size_t bound = ZSTD_compressBound(raw->len);
+    size_t zb = ZSTD_compressBound(raw->len), lb = (size_t)LZ4_compressBound((int)raw->len);
     ff_buf_reset(comp);
-    ff_rc rc = ff_buf_reserve(comp, bound);
+    ff_buf_reset(alt);
+    ff_rc rc = ff_buf_reserve(comp, zb);
+    rc = rc ? rc : ff_buf_reserve(alt, lb);
     if (rc)
         return FF_ERR_SET(err, rc, "part writer: compression buffer: %s", ff_rc_name(rc));
-    size_t r = ZSTD_compressCCtx(e->cctx, comp->data, bound, raw->data, raw->len, level);
+    int l4 = LZ4_compress_default(raw->data, alt->data, (int)raw->len, (int)lb);
+    if (l4 > 0 && (size_t)l4 <= raw->len - raw->len / 8) {
+        alt->len = (size_t)l4;
+        *codec = CODEC_LZ4;
+        *stored = (size_t)l4;
+    }
+    size_t r = ZSTD_compressCCtx(e->cctx, comp->data, zb, raw->data, raw->len, level);
     if (ZSTD_isError(r))
         return FF_ERR_SET(err, FF_ENOMEM, "part writer: zstd: %s", ZSTD_getErrorName(r));
-    if (r <= raw->len - raw->len / 8) {
+    if (r <= *stored - *stored / 4 && *stored - r >= e->n_rows) {
         comp->len = r;
-        *zstd = true;
+        *codec = CODEC_ZSTD;
         *stored = r;
+    } else if (*codec == CODEC_LZ4) { /* the LZ4 bytes become slot k's stored form */
+        ff_buf t = *comp;
+        *comp = *alt;
+        *alt = t;
     }
     return FF_OK;
 }
@@ -533,7 +554,7 @@ static ff_rc try_candidate(wenc *e, ff_enc enc, int level, ff_err *err)
     ff_rc rc = ff_enc_encode(e->ec, enc, &e->raw[k], err);
     if (rc)
         return rc;
-    bool z;
+    uint8_t z;
     size_t stored;
     if ((rc = compress_slot(e, k, level, &z, &stored, err)) != FF_OK)
         return rc;
@@ -541,7 +562,7 @@ static ff_rc try_candidate(wenc *e, ff_enc enc, int level, ff_err *err)
         e->best = k;
         e->best_sz = stored;
         e->best_enc = enc;
-        e->best_zstd = z;
+        e->best_codec = z;
     }
     return FF_OK;
 }
@@ -551,6 +572,7 @@ static ff_rc encode_chunk(wenc *e, const ff_chunk_in *in, uint32_t allowed, int 
 {
     ff_rc rc = FF_OK;
     e->best = -1;
+    e->n_rows = in->n_rows;
     if (ff_type_is_str(in->type)) {
         size_t ps = (allowed & FF_ENC_BIT(FF_ENC_STR_PLAIN)) ? ff_enc_size(e->ec, FF_ENC_STR_PLAIN)
                                                              : SIZE_MAX;
@@ -627,6 +649,7 @@ static void wfin_free(wfin *f)
     ff_free(f->sc.nulls);
     ff_free(f->sc.str);
     ff_buf_fini(&f->zblob);
+    ff_buf_fini(&f->e.alt);
     for (int k = 0; k < 2; k++) {
         ff_buf_fini(&f->e.raw[k]);
         ff_buf_fini(&f->e.comp[k]);
@@ -667,6 +690,7 @@ static ff_rc fin_prepare(ff_part_writer *w, uint32_t n, uint32_t n_blocks, uint3
             ff_buf_init(&f->e.raw[k], (size_t)FF_PART_MAX_CHUNK_BYTES);
             ff_buf_init(&f->e.comp[k], 2 * (size_t)FF_PART_MAX_CHUNK_BYTES);
         }
+        ff_buf_init(&f->e.alt, 2 * (size_t)FF_PART_MAX_CHUNK_BYTES); /* swaps with comp[k] */
         f->e.cctx = ZSTD_createCCtx();
         w->fin = f;
         if (!f->e.cctx || ff_enc_ctx_new(&f->e.ec, NULL) != FF_OK)
@@ -904,7 +928,7 @@ static ff_rc write_part(ff_part_writer *w, sink *s, ff_part_info *info, ff_err *
             }
             if ((rc = encode_chunk(e, &in, w->o.enc_allowed, w->o.zstd_level, err)) != FF_OK)
                 break;
-            const ff_buf *out = e->best_zstd ? &e->comp[e->best] : &e->raw[e->best];
+            const ff_buf *out = e->best_codec != CODEC_NONE ? &e->comp[e->best] : &e->raw[e->best];
             pent *ent = &dir[(size_t)b * FF_COL_COUNT + (size_t)c];
             ent->off = s->pos;
             ent->stored = (uint32_t)out->len;
@@ -912,7 +936,7 @@ static ff_rc write_part(ff_part_writer *w, sink *s, ff_part_info *info, ff_err *
             ent->sum = XXH3_64bits(out->data, out->len);
             ent->n_null = is_str ? z.n_null : ff_enc_n_null(e->ec);
             ent->enc = (uint8_t)e->best_enc;
-            ent->codec = e->best_zstd ? CODEC_ZSTD : CODEC_NONE;
+            ent->codec = e->best_codec;
             if (out->len > FF_PART_MAX_CHUNK_BYTES ||
                 e->raw[e->best].len > FF_PART_MAX_CHUNK_BYTES) {
                 rc = FF_ERR_SET(err, FF_ELIMIT, "part writer: column %s block %u over %u bytes",
@@ -1120,16 +1144,17 @@ static ff_rc parse_footer(ff_part *p, ff_err *err)
     if (memcmp(b, header_magic, 8) != 0)
         return BAD(0, "not a part (bad header magic)");
     uint32_t hv = get_u32(b + 8);
-    if (hv != FF_PART_VERSION)
-        return BAD(8, "unsupported part version %u (this build reads %u)", hv, FF_PART_VERSION);
+    if (hv < FF_PART_VERSION_MIN || hv > FF_PART_VERSION)
+        return BAD(8, "unsupported part version %u (this build reads %u..%u)", hv,
+                   FF_PART_VERSION_MIN, FF_PART_VERSION);
     if (get_u32(b + 12) != 0)
         return BAD(12, "unknown header flags %#x", get_u32(b + 12));
     const uint8_t *t = b + p->size - TRAILER_BYTES;
     uint64_t tpos = p->size - TRAILER_BYTES;
     if (memcmp(t + 24, trailer_magic, 8) != 0)
         return BAD(tpos + 24, "bad trailer magic (truncated or unfinished part)");
-    if (get_u32(t + 12) != FF_PART_VERSION)
-        return BAD(tpos + 12, "unsupported trailer version %u", get_u32(t + 12));
+    if (get_u32(t + 12) != hv)
+        return BAD(tpos + 12, "trailer version %u, header version %u", get_u32(t + 12), hv);
     uint64_t foff = get_u64(t);
     uint32_t flen = get_u32(t + 8);
     if (foff < HEADER_BYTES || foff > tpos || tpos - foff != flen || flen < FOOTER_FIXED_BYTES)
@@ -1141,11 +1166,11 @@ static ff_rc parse_footer(ff_part *p, ff_err *err)
     p->footer_len = flen;
     if (memcmp(f, footer_magic, 8) != 0)
         return BAD(foff, "bad footer magic");
-    if (get_u32(f + 8) != FF_PART_VERSION)
-        return BAD(foff + 8, "unsupported footer version %u", get_u32(f + 8));
+    if (get_u32(f + 8) != hv)
+        return BAD(foff + 8, "footer version %u, header version %u", get_u32(f + 8), hv);
     uint32_t n_cols = get_u32(f + 12), n_blocks = get_u32(f + 16), brows = get_u32(f + 20);
     ff_part_info *in = &p->info;
-    in->version = FF_PART_VERSION;
+    in->version = hv;
     in->n_blocks = n_blocks;
     in->block_rows = brows;
     in->n_rows = get_u64(f + 24);
@@ -1216,7 +1241,7 @@ static ff_rc parse_footer(ff_part *p, ff_err *err)
             uint32_t rows = p->brows[k];
             if (!ff_enc_valid_for((ff_enc)e->enc, d->type, d->nullable))
                 return BAD(at, "block %u column %s: encoding %u not valid", k, d->name, e->enc);
-            if (e->codec > CODEC_ZSTD)
+            if (e->codec > (p->info.version >= 2 ? CODEC_LZ4 : CODEC_ZSTD))
                 return BAD(at, "block %u column %s: unknown codec %u", k, d->name, e->codec);
             if (e->stored > FF_PART_MAX_CHUNK_BYTES || e->raw > FF_PART_MAX_CHUNK_BYTES ||
                 (e->codec == CODEC_NONE && e->raw != e->stored))
@@ -1392,7 +1417,8 @@ ff_rc ff_part_chunk_stat(const ff_part *p, uint32_t block, ff_col col, ff_part_c
     if (block >= p->info.n_blocks || (unsigned)col >= FF_COL_COUNT)
         return FF_EINVAL;
     const pent *e = &p->dir[(size_t)block * FF_COL_COUNT + (size_t)col];
-    *out = (ff_part_chunk){e->off, e->stored, e->raw, (ff_enc)e->enc, e->codec == CODEC_ZSTD};
+    *out = (ff_part_chunk){
+        e->off, e->stored, e->raw, (ff_enc)e->enc, e->codec == CODEC_ZSTD, e->codec == CODEC_LZ4};
     return FF_OK;
 }
 
@@ -1418,7 +1444,8 @@ void ff_part_ctx_free(ff_part_ctx *c)
 }
 
 static ff_rc read_chunk(const ff_part *p, ff_part_ctx *ctx, uint32_t block, ff_col col,
-                        bool check_sum, ff_arena *arena, ff_colvec *out, ff_err *err)
+                        bool check_sum, const uint32_t *sel, uint32_t n_sel, ff_arena *arena,
+                        ff_colvec *out, ff_err *err)
 {
     const ff_col_def *d = ff_schema_col(col);
     const pent *e = &p->dir[(size_t)block * FF_COL_COUNT + (size_t)col];
@@ -1441,12 +1468,25 @@ static ff_rc read_chunk(const ff_part *p, ff_part_ctx *ctx, uint32_t block, ff_c
             return BAD(e->off, "block %u column %s: decompressed to %zu bytes, not %u", block,
                        d->name, r, e->raw);
         raw = dst;
+    } else if (e->codec == CODEC_LZ4) {
+        uint8_t *dst = ff_arena_alloc(arena, (size_t)e->raw + 1);
+        if (!dst)
+            return FF_ERR_SET(err, arena->over_cap ? FF_ELIMIT : FF_ENOMEM,
+                              "part %s: block %u column %s: no memory for %u bytes", p->name, block,
+                              d->name, e->raw);
+        int r = LZ4_decompress_safe((const char *)stored, (char *)dst, (int)e->stored, (int)e->raw);
+        if (r < 0)
+            return BAD(e->off, "block %u column %s: lz4: malformed block", block, d->name);
+        if ((uint32_t)r != e->raw)
+            return BAD(e->off, "block %u column %s: decompressed to %d bytes, not %u", block,
+                       d->name, r, e->raw);
+        raw = dst;
     }
     ff_chunk_desc cd = {d->type, d->nullable, (ff_enc)e->enc, p->brows[block], e->n_null};
     if (ff_type_is_str(d->type))
         cd.n_null = 0; /* for strings the entry counts '' rows, which are not NULL */
     const char *why = "?";
-    ff_rc rc = ff_enc_decode(&cd, raw, e->raw, arena, out, &why);
+    ff_rc rc = ff_enc_decode_sel(&cd, raw, e->raw, sel, n_sel, arena, out, &why);
     if (rc == FF_ECORRUPT)
         return BAD(e->off, "block %u column %s (%s): %s", block, d->name,
                    ff_enc_name((ff_enc)e->enc), why);
@@ -1471,7 +1511,8 @@ static ff_rc read_block(const ff_part *p, ff_part_ctx *ctx, uint32_t block, ff_c
     for (int c = 0; c < FF_COL_COUNT; c++) {
         if (!(cols & FF_COLSET(c)))
             continue;
-        ff_rc rc = read_chunk(p, ctx, block, (ff_col)c, check_sums, arena, &out->col[c], err);
+        ff_rc rc =
+            read_chunk(p, ctx, block, (ff_col)c, check_sums, NULL, 0, arena, &out->col[c], err);
         if (rc != FF_OK) {
             memset(out, 0, sizeof *out);
             return rc;
@@ -1485,6 +1526,30 @@ ff_rc ff_part_read(const ff_part *p, ff_part_ctx *ctx, uint32_t block, ff_colset
                    ff_arena *arena, ff_block *out, ff_err *err)
 {
     return read_block(p, ctx, block, cols, !p->skip_sums, arena, out, err);
+}
+
+ff_rc ff_part_read_sel(const ff_part *p, ff_part_ctx *ctx, uint32_t block, ff_colset cols,
+                       const uint32_t *sel, uint32_t n_sel, ff_arena *arena, ff_block *out,
+                       ff_err *err)
+{
+    if (block >= p->info.n_blocks || block != out->block || (cols & ~FF_COLSET_ALL))
+        return FF_ERR_SET(err, FF_EINVAL, "part %s: bad selective read of block %u", p->name,
+                          block);
+    ff_colvec got[FF_COL_COUNT];
+    ff_colset add = cols & ~out->cols;
+    for (int c = 0; c < FF_COL_COUNT; c++) {
+        if (!(add & FF_COLSET(c)))
+            continue;
+        ff_rc rc =
+            read_chunk(p, ctx, block, (ff_col)c, !p->skip_sums, sel, n_sel, arena, &got[c], err);
+        if (rc != FF_OK)
+            return rc;
+    }
+    for (int c = 0; c < FF_COL_COUNT; c++)
+        if (add & FF_COLSET(c))
+            out->col[c] = got[c];
+    out->cols |= add;
+    return FF_OK;
 }
 
 /* ---- verify ------------------------------------------------------------------------------ */

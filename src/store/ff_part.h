@@ -76,7 +76,8 @@
 #include "store/ff_schema.h"
 #include "store/ff_zone.h"
 
-#define FF_PART_VERSION 1
+#define FF_PART_VERSION 2 /* written; versions 1 (no LZ4 chunks) and 2 are read */
+#define FF_PART_VERSION_MIN 1
 #define FF_PART_BLOCK_ROWS 8192
 #define FF_PART_MAX_BLOCK_ROWS 65536
 #define FF_PART_MAX_CHUNK_BYTES (1u << 30) /* raw or stored size of one chunk */
@@ -107,6 +108,7 @@ typedef struct ff_part_chunk {
     uint32_t raw_bytes;
     ff_enc enc;
     bool zstd;
+    bool lz4;
 } ff_part_chunk;
 
 /* ---- writer ------------------------------------------------------------------------------ */
@@ -186,6 +188,13 @@ void ff_part_ctx_free(ff_part_ctx *c); /* NULL is a no-op */
  * FF_EINVAL for a block out of range or cols outside FF_COLSET_ALL. */
 ff_rc ff_part_read(const ff_part *p, ff_part_ctx *ctx, uint32_t block, ff_colset cols,
                    ff_arena *arena, ff_block *out, ff_err *err);
+/* Add the columns in cols to a block that ff_part_read filled (columns it already holds are
+ * left alone), decoding only the rows sel[0..n_sel) (ascending): other rows of these columns
+ * read as ff_enc_decode_sel says (0, code 0, nil UUID). For a scan whose WHERE, evaluated on
+ * the first columns, kept few rows. On error out is left as it was. */
+ff_rc ff_part_read_sel(const ff_part *p, ff_part_ctx *ctx, uint32_t block, ff_colset cols,
+                       const uint32_t *sel, uint32_t n_sel, ff_arena *arena, ff_block *out,
+                       ff_err *err);
 
 /* Check every chunk (checksum, decompression, decoding, zone map against the data, sort
  * order, ts range, log range, partition day) even when opened with skip_checksums. For

@@ -420,16 +420,18 @@ static void test_forced_encodings(void)
             FF_CHECK_EQ(roundtrip(1200, &go, &wo, &keep), 0);
             ff_part *p;
             FF_CHECK_EQ(ff_part_open_mem(keep.data, keep.len, "enc", NULL, &p, NULL), FF_OK);
-            int wrong = 0, zstd = 0;
+            int wrong = 0, zstd = 0, lz4 = 0;
             for (uint32_t b = 0; p && b < ff_part_get_info(p)->n_blocks; b++)
                 for (int c = 0; c < FF_COL_COUNT; c++) {
                     ff_part_chunk ch;
                     ff_part_chunk_stat(p, b, (ff_col)c, &ch);
                     zstd += ch.zstd;
+                    lz4 += ch.lz4;
                     wrong += ch.enc != FF_ENC_ALLNULL && !(masks[m] & FF_ENC_BIT(ch.enc));
                 }
             FF_CHECK_EQ(wrong, 0);
-            FF_CHECK(level < 0 ? zstd == 0 : zstd > 0);
+            /* compressed (LZ4 for narrow codes and numbers, zstd for wide text), or never */
+            FF_CHECK(level < 0 ? zstd + lz4 == 0 : lz4 > 0);
             ff_part_close(p);
             ff_buf_fini(&keep);
         }
@@ -655,9 +657,41 @@ static void test_verify_detects(void)
     FF_CHECK(strstr(err.msg, "block 1 column ts") != NULL);
     out.data[e + 28] = 4;
     /* a future version is refused by name */
-    out.data[8] = 2;
+    out.data[8] = 3;
     FF_CHECK_EQ(ff_part_open_mem(out.data, out.len, "v", NULL, &p, &err), FF_ECORRUPT);
-    FF_CHECK(strstr(err.msg, "version 2") != NULL);
+    FF_CHECK(strstr(err.msg, "version 3") != NULL);
+    out.data[8] = 2;
+    /* relabelled as version 1, a part with LZ4 chunks is corrupt (v1 had no LZ4) */
+    out.data[8] = 1;
+    out.data[foff + 8] = 1;
+    out.data[out.len - 32 + 12] = 1;
+    reseal_footer(&out);
+    FF_CHECK_EQ(ff_part_open_mem(out.data, out.len, "v1", NULL, &p, &err), FF_ECORRUPT);
+    FF_CHECK(strstr(err.msg, "unknown codec 2") != NULL);
+    /* a version-1 part (the previous release's: uncompressed here) opens, reads, verifies */
+    ff_buf v1;
+    ff_buf_init(&v1, 0);
+    ff_part_writer_opts wo1 = wo;
+    wo1.zstd_level = -1;
+    FF_CHECK_EQ(write_mem(rows, 40, &wo1, &v1, NULL, NULL), FF_OK);
+    const uint8_t *t1 = (const uint8_t *)v1.data + v1.len - 32;
+    foff = 0;
+    for (int k = 0; k < 8; k++)
+        foff |= (uint64_t)t1[k] << (8 * k);
+    v1.data[8] = 1;
+    v1.data[foff + 8] = 1;
+    v1.data[v1.len - 32 + 12] = 1;
+    reseal_footer(&v1);
+    FF_CHECK_EQ(ff_part_open_mem(v1.data, v1.len, "v1", NULL, &p, &err), FF_OK);
+    FF_CHECK(p && ff_part_get_info(p)->version == 1);
+    FF_CHECK(p && ff_part_verify(p, NULL, &err) == FF_OK);
+    ff_part_close(p);
+    /* header and footer versions must agree */
+    v1.data[foff + 8] = 2;
+    reseal_footer(&v1);
+    FF_CHECK_EQ(ff_part_open_mem(v1.data, v1.len, "v1", NULL, &p, &err), FF_ECORRUPT);
+    FF_CHECK(strstr(err.msg, "footer version 2") != NULL);
+    ff_buf_fini(&v1);
     ff_buf_fini(&out);
     ff_free(rows);
     ff_arena_reset(&g.rows_arena);
