@@ -3652,6 +3652,12 @@ static bool batch(q *Q, plan *P, gtab *G, rowset *R, rctx *rc, uint32_t n, uint3
     group *prev = NULL; /* the previous selected row's group (run cache) */
     uint32_t prev_row = 0;
     bool run = P->key_run && rc->blk;
+    /* GROUP BY one int64 computed for the whole block (toStartOfHour(ts), ...): read the key
+     * from its vector and compare it with the previous row's group (rows come sorted by
+     * person and time, so runs of one key are common) before hashing. */
+    const int64_t *kvec = NULL;
+    if (P->agg && P->key_int && rc->vec && P->keys[0]->k == X_VEC)
+        kvec = rc->vec[P->keys[0]->vslot];
     for (uint32_t s = 0; s < n_sel && Q->rc == FF_OK; s++) {
         rc->row = sel[s];
         if (src_rows)
@@ -3671,6 +3677,12 @@ static bool batch(q *Q, plan *P, gtab *G, rowset *R, rctx *rc, uint32_t n, uint3
                 gcache[code] = (uint32_t)(g - G->g);
             }
             g = &G->g[gcache[code]];
+        } else if (kvec) {
+            if (prev && prev->keys[0].v.i == kvec[rc->row])
+                g = prev;
+            else if (!(g = group_find(Q, P, G, rc, NULL)))
+                break;
+            prev = g;
         } else {
             bool same = prev && run;
             for (uint32_t c = 0; same && c < P->n_kcols; c++)
@@ -3682,8 +3694,13 @@ static bool batch(q *Q, plan *P, gtab *G, rowset *R, rctx *rc, uint32_t n, uint3
             prev = g;
             prev_row = rc->row;
         }
-        for (uint32_t a = 0; a < P->n_aggs; a++)
-            agg_update(Q, &P->aggs[a], &g->st[a], rc);
+        for (uint32_t a = 0; a < P->n_aggs; a++) {
+            const aggd *d = &P->aggs[a];
+            if (d->fn == FF_SQL_FN_COUNT && !d->n_args && !d->is_if)
+                g->st[a].n++; /* count(): the common case, without the call */
+            else
+                agg_update(Q, d, &g->st[a], rc);
+        }
     }
     return !(R->n_rows >= want);
 }

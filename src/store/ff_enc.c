@@ -508,7 +508,27 @@ ff_rc ff_enc_i64_get(ff_enc e, const uint8_t *p, size_t len, uint32_t n, int64_t
     case FF_ENC_I64_DELTA_VARINT: {
         const uint8_t *q = p, *end = p + len;
         uint64_t prev = 0;
-        for (uint32_t i = 0; i < n; i++) {
+        uint32_t i = 0;
+        /* Fast path while 8 bytes can be loaded: a varint of up to 8 bytes is found with one
+         * load and a count of trailing zeros, its 7-bit groups gathered with shifts and masks
+         * (no per-byte branches; the checks are ff_varint_get's: no overlong form). */
+        for (; i < n && end - q >= 8; i++) {
+            uint64_t w = ld64(q), stop = ~w & 0x8080808080808080ull;
+            if (!stop)
+                break; /* 9 or 10 bytes: the generic loop below */
+            unsigned len8 = ((unsigned)__builtin_ctzll(stop) >> 3) + 1;
+            uint64_t x = len8 == 8 ? w : w & (((uint64_t)1 << (8 * len8)) - 1);
+            if (len8 > 1 && (x >> (8 * (len8 - 1))) == 0)
+                CORRUPT("bad or truncated varint");
+            uint64_t z = (x & 0x7f) | ((x >> 1) & ((uint64_t)0x7f << 7)) |
+                         ((x >> 2) & ((uint64_t)0x7f << 14)) | ((x >> 3) & ((uint64_t)0x7f << 21)) |
+                         ((x >> 4) & ((uint64_t)0x7f << 28)) | ((x >> 5) & ((uint64_t)0x7f << 35)) |
+                         ((x >> 6) & ((uint64_t)0x7f << 42)) | ((x >> 7) & ((uint64_t)0x7f << 49));
+            q += len8;
+            prev += (uint64_t)ff_unzigzag(z);
+            u[i] = prev;
+        }
+        for (; i < n; i++) {
             uint64_t z;
             if (!ff_varint_get(&q, end, &z))
                 CORRUPT("bad or truncated varint");

@@ -499,7 +499,7 @@ typedef struct wenc {
     ff_buf raw[2], comp[2]; /* per candidate: encoded bytes, compressed form */
     ff_buf alt;             /* the other compressor's output */
     int best;               /* slot of the best candidate so far, -1 = none */
-    size_t best_sz;         /* its stored size */
+    size_t best_sz;         /* its cost: stored size, weighted for decoding speed */
     ff_enc best_enc;
     uint8_t best_codec;
     uint32_t n_rows; /* of the chunk being encoded */
@@ -558,9 +558,18 @@ static ff_rc try_candidate(wenc *e, ff_enc enc, int level, ff_err *err)
     size_t stored;
     if ((rc = compress_slot(e, k, level, &z, &stored, err)) != FF_OK)
         return rc;
-    if (e->best < 0 || stored < e->best_sz) {
+    /* The cost of a candidate is its stored size weighted for decoding speed: varints decode
+     * byte by byte (times of person-sorted rows: 3.7 ns a value against 0.5 for bit-packed
+     * FOR) and zstd chunks several times slower than LZ4 ones, so each counts 4/3 of its
+     * size: it wins only when at least a quarter smaller. */
+    size_t cost = stored;
+    if (enc == FF_ENC_I64_DELTA_VARINT)
+        cost += stored / 3;
+    if (z == CODEC_ZSTD)
+        cost += stored / 3;
+    if (e->best < 0 || cost < e->best_sz) {
         e->best = k;
-        e->best_sz = stored;
+        e->best_sz = cost;
         e->best_enc = enc;
         e->best_codec = z;
     }

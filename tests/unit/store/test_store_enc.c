@@ -157,6 +157,27 @@ static void test_int_streams(void)
     for (int i = 0; i < 64; i++)
         alt[i] = (i & 1) ? INT64_MAX : INT64_MIN;
     FF_CHECK_EQ(roundtrip_i64(alt, 64), 0);
+    /* deltas of every varint length 1..10, so the fast 8-byte-load path and the generic one
+     * of DELTA_VARINT both see each length (and their hand-over near the end) */
+    v[0] = 0;
+    for (int i = 1; i < 4000; i++) {
+        unsigned bits = (unsigned)(rnd() % 65);
+        uint64_t d = bits == 64 ? rnd() : rnd() & ((bits ? (1ull << bits) : 1) - 1);
+        v[i] = (int64_t)((uint64_t)v[i - 1] + ((rnd() & 1) ? d : (uint64_t)0 - d));
+    }
+    for (uint32_t n = 1; n <= 40; n++)
+        FF_CHECK_EQ(roundtrip_i64(v, n), 0);
+    FF_CHECK_EQ(roundtrip_i64(v, 4000), 0);
+    { /* an overlong varint (0 in two bytes) is corrupt on the fast path too */
+        const uint8_t over[] = {0x80, 0x00, 1, 1, 1, 1, 1, 1, 1};
+        int64_t o[8];
+        const char *why = NULL;
+        FF_CHECK_EQ(ff_enc_i64_get(FF_ENC_I64_DELTA_VARINT, over, sizeof over, 8, o, &why),
+                    FF_ECORRUPT);
+        const uint8_t late[] = {1, 1, 1, 1, 1, 1, 1, 0x81, 0x00};
+        FF_CHECK_EQ(ff_enc_i64_get(FF_ENC_I64_DELTA_VARINT, late, sizeof late, 8, o, &why),
+                    FF_ECORRUPT);
+    }
     /* constant */
     for (int i = 0; i < 8192; i++)
         v[i] = 1511658000000;
