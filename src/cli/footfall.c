@@ -1,4 +1,5 @@
 /* footfall.c -- entry point: dispatches to the subcommands. */
+#include <malloc.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -36,6 +37,13 @@ static void usage(FILE *out)
 
 int main(int argc, char **argv)
 {
+    /* Queries allocate and free hundreds of MB in 1 MB arena chunks. glibc's defaults hand
+     * such memory back to the kernel at once (mmap over 128 KB, trim over 128 KB), so every
+     * query paid its page faults again: ~30% of a funnel query's CPU was the kernel zeroing
+     * pages. Keep up to 256 MB of freed memory per malloc arena for the next query instead
+     * (docs/operations.md: memory). */
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);
+    mallopt(M_TRIM_THRESHOLD, 256 << 20);
     if (argc < 2) {
         usage(stderr);
         return 2;

@@ -9,7 +9,8 @@
  * may hold; an allocation past the cap returns NULL and sets over_cap, which
  * callers turn into FF_ELIMIT.
  *
- * THREADING: an arena belongs to one thread at a time.
+ * THREADING: an arena belongs to one thread at a time; the chunk cache behind them all is
+ * locked.
  * OWNERSHIP: the caller owns the ff_arena storage (init/fini); memory returned
  * by ff_arena_alloc is owned by the arena until reset/fini.
  */
@@ -36,5 +37,15 @@ void ff_arena_reset(ff_arena *a);
 /* Returns NULL when out of memory or over the cap. */
 void *ff_arena_alloc(ff_arena *a, size_t n);
 char *ff_arena_strndup(ff_arena *a, const char *s, size_t n);
+/* Grow p (from ff_arena_alloc, old_n bytes) to new_n bytes in place when it is the last
+ * allocation of the current chunk and the chunk has room: returns p. NULL otherwise (p is
+ * unchanged; allocate and copy instead). */
+void *ff_arena_grow(ff_arena *a, void *p, size_t old_n, size_t new_n);
+
+/* Freed chunks of 256 KB and more are kept process-wide for reuse, up to this many bytes. */
+#define FF_ARENA_CACHE_BYTES ((size_t)256 << 20)
+/* Bytes held in that cache now; free them all (tests, memory pressure). */
+size_t ff_arena_cache_bytes(void);
+void ff_arena_cache_drop(void);
 
 #endif /* FF_ARENA_H */

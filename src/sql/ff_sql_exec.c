@@ -251,7 +251,12 @@ static void *qalloc(q *Q, ff_arena *a, size_t n)
 
 static void *grow(q *Q, void *old, size_t old_bytes, size_t new_bytes)
 {
-    void *p = qalloc(Q, Q->a, new_bytes);
+    /* in place when old is the arena's last allocation (a person's array growing while that
+     * person's rows stream by), else a copy */
+    void *p = old ? ff_arena_grow(Q->a, old, old_bytes, new_bytes) : NULL;
+    if (p)
+        return p;
+    p = qalloc(Q, Q->a, new_bytes);
     if (p && old_bytes)
         memcpy(p, old, old_bytes);
     return p;
@@ -2609,6 +2614,17 @@ static uint64_t funnel_level_once(q *Q, const aggd *d, ast *st)
     return top_level_once(lv, n_steps);
 }
 
+/* Sort a person's events unless they already are: rows come sorted by (person, time) within a
+ * part, so most arrays arrive in order and one pass saves the O(n log n) sort. */
+static void sort_if_needed(wf_ev *evs, uint32_t n, int (*cmp)(const void *, const void *))
+{
+    for (uint32_t i = 1; i < n; i++)
+        if (cmp(&evs[i - 1], &evs[i]) > 0) {
+            qsort(evs, n, sizeof *evs, cmp);
+            return;
+        }
+}
+
 /* windowFunnel level (api-compat.md 4.1; ClickHouse's getEventLevel). */
 static uint64_t funnel_level(q *Q, const aggd *d, ast *st)
 {
@@ -2618,7 +2634,7 @@ static uint64_t funnel_level(q *Q, const aggd *d, ast *st)
         return 0;
     if (!(d->modes & WF_ORDER) && n_steps == 1)
         return 1;
-    qsort(evs, st->cnt, sizeof *evs, cmp_wf);
+    sort_if_needed(evs, st->cnt, cmp_wf);
     if (d->modes & WF_ONCE)
         return funnel_level_once(Q, d, st);
     int64_t first[32], last[32];
@@ -2921,8 +2937,7 @@ static void agg_final(q *Q, const aggd *d, ast *st)
     case FF_SQL_FN_SEQUENCE_MATCH:
     case FF_SQL_FN_SEQUENCE_COUNT: {
         wf_ev *evs = st->p;
-        if (st->cnt > 1)
-            qsort(evs, st->cnt, sizeof *evs, cmp_seq);
+        sort_if_needed(evs, st->cnt, cmp_seq);
         if (d->fn == FF_SQL_FN_SEQUENCE_MATCH) {
             st->v = vU(d->pat_time ? seq_backtrack(Q, d, evs, st->cnt, &(uint32_t){0})
                                    : seq_dfa(Q, d, evs, st->cnt));
