@@ -1034,6 +1034,8 @@ static bool num_sel(ff_enc e, const uint8_t *p, size_t len, uint32_t m, const ui
         if (nulls) {
             for (; at < r && (at & 7); at++)
                 nn += (nulls[at >> 3] >> (at & 7)) & 1;
+            for (; at + 64 <= r; at += 64) /* whole words of the bitmap, then bytes, bits */
+                nn += (uint32_t)swar_popcount(ld64(nulls + (at >> 3)));
             for (; at + 8 <= r; at += 8)
                 nn += (uint32_t)swar_popcount(nulls[at >> 3]);
             for (; at < r; at++)
