@@ -1382,6 +1382,8 @@ typedef struct plan {
                      previous row's (same block) belongs to the previous row's group */
     uint32_t n_kcols;
     int kcols[FF_COL_COUNT];
+    uint32_t n_kvecs; /* and block vectors (X_VEC keys such as toDate(ts)): equal values, */
+    int kvecs[16];    /* equal key */
 } plan;
 
 static ex *bind(q *Q, plan *P, const ff_sql_node *n, int mode);
@@ -3280,8 +3282,15 @@ static bool key_cols(plan *P, const ex *e)
             return false;
         P->kcols[P->n_kcols++] = e->idx;
         return true;
+    case X_VEC: /* its block vector holds the value itself: compare that, not its inputs */
+        for (uint32_t i = 0; i < P->n_kvecs; i++)
+            if (P->kvecs[i] == e->vslot)
+                return true;
+        if (P->n_kvecs >= sizeof P->kvecs / sizeof P->kvecs[0])
+            return false;
+        P->kvecs[P->n_kvecs++] = e->vslot;
+        return true;
     case X_CALL:
-    case X_VEC:
         for (uint32_t i = 0; i < e->n; i++)
             if (!key_cols(P, e->a[i]))
                 return false;
@@ -3314,7 +3323,7 @@ static void plan_vectors(plan *P)
     bool ok = true;
     for (uint32_t i = 0; i < P->n_keys && ok; i++)
         ok = key_cols(P, P->keys[i]);
-    P->key_run = ok && P->n_kcols > 0;
+    P->key_run = ok && P->n_kcols + P->n_kvecs > 0;
 }
 
 static void vec_eval(q *Q, const ex *e, const ff_block *b, uint32_t n, int64_t *out);
@@ -3666,7 +3675,7 @@ static bool batch(q *Q, plan *P, gtab *G, rowset *R, rctx *rc, uint32_t n, uint3
                         : UINT64_MAX;
     group *prev = NULL; /* the previous selected row's group (run cache) */
     uint32_t prev_row = 0;
-    bool run = P->key_run && rc->blk;
+    bool run = P->key_run && rc->blk && (!P->n_kvecs || rc->vec);
     /* GROUP BY one int64 computed for the whole block (toStartOfHour(ts), ...): read the key
      * from its vector and compare it with the previous row's group (rows come sorted by
      * person and time, so runs of one key are common) before hashing. */
@@ -3702,6 +3711,8 @@ static bool batch(q *Q, plan *P, gtab *G, rowset *R, rctx *rc, uint32_t n, uint3
             bool same = prev && run;
             for (uint32_t c = 0; same && c < P->n_kcols; c++)
                 same = col_same(&rc->blk->col[P->kcols[c]], prev_row, rc->row);
+            for (uint32_t c = 0; same && c < P->n_kvecs; c++)
+                same = rc->vec[P->kvecs[c]][prev_row] == rc->vec[P->kvecs[c]][rc->row];
             if (same)
                 g = prev;
             else if (!(g = group_find(Q, P, G, rc, prev)))

@@ -1080,6 +1080,13 @@ static void test_group_fast_paths(void)
          "BY user_id, d LIMIT 50",
          "SELECT user_id, toStartOfDay(ts) AS d, count() FROM (SELECT user_id, ts FROM events) "
          "GROUP BY user_id, d ORDER BY user_id, d LIMIT 50"},
+        /* a person expression and an hour: the run cache compares user_id, country and the
+         * toStartOfHour(ts) block vector (a person's rows of one hour join without hashing;
+         * the hour changes within a person's run, as each part here is one day) */
+        {"SELECT if(country != '', country, user_id) AS p, toStartOfHour(ts) AS h, count(), "
+         "min(ts) FROM events GROUP BY p, h ORDER BY p, h",
+         "SELECT if(country != '', country, user_id) AS p, toStartOfHour(ts) AS h, count(), "
+         "min(ts) FROM (SELECT country, user_id, ts FROM events) GROUP BY p, h ORDER BY p, h"},
         {"SELECT count() FROM events WHERE toDate(ts) != toDate('2024-03-02') AND event = "
          "'page_viewed' AND length(country) >= 0",
          "SELECT count() FROM (SELECT ts, event FROM events) WHERE toDate(ts) != "
