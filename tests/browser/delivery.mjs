@@ -37,6 +37,7 @@ run(`delivery (${DEMO_FROM})`, 240000, async (t, cleanup) => {
     t.eq(stored().length, 2, 'online: the first page view and list view arrived');
     const before = proxy.batches().length;
     await br.ctx.setOffline(true);
+    await page.waitForFunction(() => navigator.onLine === false, null, { timeout: 5000 });
     await page.click('[data-product=p-lamp] button.add');
     await page.click('[data-product=p-tent] button.add');
     await page.evaluate(() => [1, 2, 3].forEach((n) => window.footfall.track('Offline Test', { n })));
@@ -63,6 +64,9 @@ run(`delivery (${DEMO_FROM})`, 240000, async (t, cleanup) => {
     const page = await br.ctx.newPage();
     await page.goto(site.fixture('persist.html'));
     await br.ctx.setOffline(true);
+    // The page learns it is offline asynchronously; until it does, the SDK may still send (a
+    // beacon on close then outlives the page and the emulated network): wait for it.
+    await page.waitForFunction(() => navigator.onLine === false, null, { timeout: 5000 });
     const ids = await page.evaluate(() => [1, 2].map((n) => window.footfall.track('Survives Close', { n }).messageId));
     // Leave the page while offline: no beacon, the events stay stored. (Unload it fully before
     // going online: a page still unloading would see the 'online' event and send them itself.)
