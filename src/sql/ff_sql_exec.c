@@ -1347,6 +1347,7 @@ typedef struct prune {
     uint16_t fn; /* equals, less..., in */
     uint32_t n;
     ff_sql_value *v;
+    bool or_next; /* fast filters: OR-ed with the next entry (a group ends at false) */
 } prune;
 
 typedef struct plan {
@@ -3039,7 +3040,7 @@ static bool simple_pred(q *Q, const ex *e, prune *out, bool allow_ne)
         }
         vals[i] = v;
     }
-    *out = (prune){c->idx, fn, nv, vals};
+    *out = (prune){c->idx, fn, nv, vals, false};
     return true;
 }
 
@@ -3059,12 +3060,33 @@ static void add_prune(q *Q, plan *P, const ex *e)
 
 /* The whole WHERE as a conjunction of simple predicates: then the filter runs as tight loops
  * over the column vectors (fast_filter) instead of the interpreter. */
+/* The disjuncts of an OR (nested ORs flattened) as one group of fast filters. */
+static bool add_fast_or(q *Q, plan *P, const ex *e)
+{
+    if (e->k == X_CALL && e->fn == FF_SQL_FN_OR) {
+        for (uint32_t i = 0; i < e->n; i++)
+            if (!add_fast_or(Q, P, e->a[i]))
+                return false;
+        return true;
+    }
+    if (P->n_fast >= 16 || !simple_pred(Q, e, &P->fast[P->n_fast], true))
+        return false;
+    P->fast[P->n_fast++].or_next = true;
+    return true;
+}
+
 static bool add_fast(q *Q, plan *P, const ex *e)
 {
     if (e->k == X_CALL && e->fn == FF_SQL_FN_AND) {
         for (uint32_t i = 0; i < e->n; i++)
             if (!add_fast(Q, P, e->a[i]))
                 return false;
+        return true;
+    }
+    if (e->k == X_CALL && e->fn == FF_SQL_FN_OR) { /* user_id = x OR anonymous_id = x */
+        if (!add_fast_or(Q, P, e))
+            return false;
+        P->fast[P->n_fast - 1].or_next = false; /* the group ends here */
         return true;
     }
     if (P->n_fast >= 16)
@@ -3103,6 +3125,31 @@ static bool match_str(const prune *f, const char *s, uint32_t len)
     return f->fn == FF_SQL_FN_NOT_EQUALS ? !eq : eq;
 }
 
+/* keep[j] |= whether row sel[j] passes f (one predicate of an OR group). */
+static bool fast_or_rows(q *Q, const prune *f, const ff_colvec *v, const uint32_t *sel, uint32_t m,
+                         uint8_t *keep)
+{
+    if (v->kind == FF_VEC_I64) {
+        for (uint32_t j = 0; j < m; j++)
+            keep[j] |= !ff_colvec_is_null(v, sel[j]) && match_i64(f, v->i64[sel[j]]);
+    } else if (v->kind == FF_VEC_DICT) {
+        uint8_t *mm = qalloc(Q, Q->tmp, v->n_dict);
+        if (!mm)
+            return false;
+        for (uint32_t d = 0; d < v->n_dict; d++)
+            mm[d] =
+                match_str(f, v->dict_bytes + v->dict_off[d], v->dict_off[d + 1] - v->dict_off[d]);
+        for (uint32_t j = 0; j < m; j++)
+            keep[j] |= mm[v->codes[sel[j]]];
+    } else {
+        for (uint32_t j = 0; j < m; j++) {
+            uint32_t r = sel[j];
+            keep[j] |= !keep[j] && match_str(f, v->bytes + v->off[r], v->off[r + 1] - v->off[r]);
+        }
+    }
+    return true;
+}
+
 /* Vectorised WHERE: narrow the selection vector predicate by predicate. DICT columns are
  * matched once per dictionary entry, then by code. */
 static uint32_t fast_filter(q *Q, const plan *P, const ff_block *b, uint32_t n, uint32_t *sel)
@@ -3113,6 +3160,29 @@ static uint32_t fast_filter(q *Q, const plan *P, const ff_block *b, uint32_t n, 
         const prune *f = &P->fast[p];
         const ff_colvec *v = &b->col[f->col];
         uint32_t k = 0;
+        if (f->or_next) { /* an OR group: rows passing any of its predicates stay */
+            if (all) {
+                for (uint32_t i = 0; i < n; i++)
+                    sel[i] = i;
+                all = false;
+            }
+            uint8_t *keep = qalloc(Q, Q->tmp, m);
+            if (!keep)
+                return 0;
+            memset(keep, 0, m);
+            for (;; p++) {
+                if (!fast_or_rows(Q, &P->fast[p], &b->col[P->fast[p].col], sel, m, keep))
+                    return 0;
+                if (!P->fast[p].or_next)
+                    break;
+            }
+            for (uint32_t j = 0; j < m; j++) {
+                sel[k] = sel[j];
+                k += keep[j];
+            }
+            m = k;
+            continue;
+        }
         if (all && v->kind == FF_VEC_DICT) {
             uint8_t *mm = qalloc(Q, Q->tmp, v->n_dict);
             if (!mm)
