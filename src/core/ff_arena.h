@@ -43,7 +43,7 @@ char *ff_arena_strndup(ff_arena *a, const char *s, size_t n);
 void *ff_arena_grow(ff_arena *a, void *p, size_t old_n, size_t new_n);
 
 /* Freed chunks of 256 KB and more are kept process-wide for reuse, up to this many bytes. */
-#define FF_ARENA_CACHE_BYTES ((size_t)256 << 20)
+#define FF_ARENA_CACHE_BYTES ((size_t)512 << 20)
 /* Bytes held in that cache now; free them all (tests, memory pressure). */
 size_t ff_arena_cache_bytes(void);
 void ff_arena_cache_drop(void);

@@ -3316,9 +3316,28 @@ static bool vable(const ex *e)
             e->a[1]->c.t == FF_SQL_V_STR)
             return true;
         return e->a[0]->ty.vt == e->a[1]->ty.vt && vable(e->a[0]) && vable(e->a[1]);
+    case FF_SQL_FN_IN: /* a string column IN / NOT IN constant strings: once per dictionary */
+    case FF_SQL_FN_NOT_IN:
+        if (e->set || e->n < 2 || e->ty.vt != FF_SQL_V_U64 || e->ty.nullable ||
+            e->a[0]->k != X_COL || e->a[0]->ty.vt != FF_SQL_V_STR || e->a[0]->ty.nullable)
+            return false;
+        for (uint32_t i = 1; i < e->n; i++)
+            if (e->a[i]->k != X_CONST || e->a[i]->c.t != FF_SQL_V_STR)
+                return false;
+        return true;
     default:
         return false;
     }
+}
+
+static bool str_in_consts(const ex *e, const char *s, uint32_t len)
+{
+    for (uint32_t i = 1; i < e->n; i++) {
+        const ff_sql_value *c = &e->a[i]->c;
+        if (c->len == len && memcmp(c->v.s, s, len) == 0)
+            return true;
+    }
+    return false;
 }
 
 /* Mark the largest vectorisable call subtrees of e as X_VEC (top-down). */
@@ -3454,6 +3473,27 @@ static void vec_eval(q *Q, const ex *e, const ff_block *b, uint32_t n, int64_t *
         return;
     }
     uint16_t fn = e->fn;
+    if (fn == FF_SQL_FN_IN || fn == FF_SQL_FN_NOT_IN) { /* vable: string column, constants */
+        const ff_colvec *v = &b->col[e->a[0]->idx];
+        int64_t neg = fn == FF_SQL_FN_NOT_IN;
+        if (v->kind == FF_VEC_DICT) {
+            uint8_t *m = qalloc(Q, Q->tmp, v->n_dict);
+            if (!m)
+                return;
+            for (uint32_t k = 0; k < v->n_dict; k++)
+                m[k] = str_in_consts(e, v->dict_bytes + v->dict_off[k],
+                                     v->dict_off[k + 1] - v->dict_off[k]);
+            for (uint32_t i = 0; i < n; i++)
+                out[i] = m[v->codes[i]] ^ neg;
+            return;
+        }
+        for (uint32_t i = 0; i < n; i++) {
+            uint32_t len;
+            const char *s = ff_colvec_str(v, i, &len);
+            out[i] = str_in_consts(e, s, len) ^ neg;
+        }
+        return;
+    }
     if (fn == FF_SQL_FN_EQUALS || fn == FF_SQL_FN_NOT_EQUALS) {
         if (e->a[0]->ty.vt == FF_SQL_V_STR) {
             const ff_colvec *v = &b->col[e->a[0]->idx];

@@ -79,7 +79,7 @@ static void test_chunk_cache(void)
     FF_CHECK_EQ(ff_arena_cache_bytes(), (1 << 20) + (3 << 20));
     /* the cache is bounded */
     ff_arena_init(&a, 64 << 20, 0);
-    for (int i = 0; i < 6; i++)
+    for (size_t i = 0; i < FF_ARENA_CACHE_BYTES / ((size_t)60 << 20) + 2; i++)
         FF_VERIFY(ff_arena_alloc(&a, (size_t)60 << 20));
     ff_arena_fini(&a);
     FF_CHECK(ff_arena_cache_bytes() <= FF_ARENA_CACHE_BYTES);

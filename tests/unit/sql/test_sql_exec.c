@@ -1089,6 +1089,13 @@ static void test_group_fast_paths(void)
          "BY user_id, d LIMIT 50",
          "SELECT user_id, toStartOfDay(ts) AS d, count() FROM (SELECT user_id, ts FROM events) "
          "GROUP BY user_id, d ORDER BY user_id, d LIMIT 50"},
+        /* string IN / NOT IN constants as block vectors (per dictionary entry) */
+        {"SELECT user_id, countIf(event NOT IN ('page_viewed', 'x')) AS a, countIf(country IN "
+         "('DE', 'US', '')) AS b, sumIf(quantity, event IN ('product_added')) AS c FROM events "
+         "GROUP BY user_id ORDER BY user_id",
+         "SELECT user_id, countIf(event NOT IN ('page_viewed', 'x')) AS a, countIf(country IN "
+         "('DE', 'US', '')) AS b, sumIf(quantity, event IN ('product_added')) AS c FROM (SELECT "
+         "user_id, event, country, quantity FROM events) GROUP BY user_id ORDER BY user_id"},
         /* a person expression and an hour: the run cache compares user_id, country and the
          * toStartOfHour(ts) block vector (a person's rows of one hour join without hashing;
          * the hour changes within a person's run, as each part here is one day) */
