@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define XXH_INLINE_ALL
@@ -314,6 +315,17 @@ struct ff_store {
     atomic_bool stop;
     ff_rc thread_rc;
     ff_err thread_err;
+
+    /* Merges run on their own thread while the consumer runs (a merge of 8 seals' rows takes
+     * seconds; in the consumer it held back the seals, so new events were not queryable).
+     * merge_mu: merges vs retention (both remove parts from the live set and delete files);
+     * lock order work_mu -> merge_mu -> mu. mctx: the merge's part reads. */
+    pthread_mutex_t merge_mu;
+    pthread_cond_t merge_cv; /* with mu: a seal published parts, or stop */
+    pthread_t merge_thread;
+    bool merge_running;
+    uint64_t merge_kicks; /* seals since the merge thread last looked (under mu) */
+    ff_part_ctx *mctx;
 
     atomic_bool failed;
     int lock_fd;
@@ -782,6 +794,8 @@ ff_rc ff_store_open(const ff_store_opts *opts, ff_store **out, ff_err *err)
     s->lock_fd = -1;
     pthread_mutex_init(&s->mu, NULL);
     pthread_mutex_init(&s->work_mu, NULL);
+    pthread_mutex_init(&s->merge_mu, NULL);
+    pthread_cond_init(&s->merge_cv, NULL);
     ff_arena_init(&s->arena, 1 << 16, (size_t)256 << 20);
     s->dir = ff_strdup(opts->dir);
     s->o.dir = s->dir;
@@ -790,6 +804,8 @@ ff_rc ff_store_open(const ff_store_opts *opts, ff_store **out, ff_err *err)
         rc = FF_ERR_SET(err, FF_ENOMEM, "out of memory for the dedupe set");
     if (!rc)
         rc = ff_part_ctx_new(&s->ctx, err);
+    if (!rc)
+        rc = ff_part_ctx_new(&s->mctx, err);
     if (!rc && !s->o.read_only && mkdir(s->dir, 0755) != 0 && errno != EEXIST)
         rc = FF_ERR_SYS(err, FF_EIO, "cannot create %s", s->dir);
     if (!rc && !s->o.read_only)
@@ -891,6 +907,8 @@ static ff_rc seal(ff_store *s, ff_err *err)
                 s->live[s->n_live++] = made[i];
             s->st.seals++;
         }
+        s->merge_kicks++;
+        pthread_cond_signal(&s->merge_cv);
         pthread_mutex_unlock(&s->mu);
     }
     if (rc) {
@@ -936,7 +954,7 @@ static ff_rc merge_parts(ff_store *s, part_ent **ins, size_t n, ff_err *err)
         for (uint32_t b = 0; b < ff_part_get_info(p)->n_blocks && !rc; b++) {
             ff_block blk;
             ff_arena_reset(&a);
-            rc = ff_part_read(p, s->ctx, b, FF_COLSET_ALL, &a, &blk, err);
+            rc = ff_part_read(p, s->mctx, b, FF_COLSET_ALL, &a, &blk, err);
             for (uint32_t r = 0; !rc && r < blk.n_rows; r++) {
                 ff_row row;
                 ff_block_row(&blk, r, &row);
@@ -1009,29 +1027,36 @@ static ff_rc merge_parts(ff_store *s, part_ent **ins, size_t n, ff_err *err)
 static ff_rc merge_step(ff_store *s, bool *did_out, ff_err *err)
 {
     *did_out = false;
-    /* Only this thread (holding work_mu) changes the live set, so reading it unlocked here is
-     * safe; snapshots only add references. */
+    /* The caller holds merge_mu: only seals change the live set meanwhile, and they only add
+     * parts. So the parts of a copy of the live set stay alive while this merge runs. */
+    pthread_mutex_lock(&s->mu);
     size_t n = s->n_live;
+    part_ent **all = n > s->o.merge_fanin ? ff_malloc(n * sizeof *all) : NULL;
+    if (all)
+        memcpy(all, s->live, n * sizeof *all);
+    pthread_mutex_unlock(&s->mu);
     if (n <= s->o.merge_fanin)
         return FF_OK;
-    part_ent **v = ff_malloc(n * sizeof *v);
-    if (!v)
+    part_ent **v = all ? ff_malloc(n * sizeof *v) : NULL;
+    if (!v) {
+        ff_free(all);
         return FF_ERR_SET(err, FF_ENOMEM, "out of memory");
+    }
     ff_rc rc = FF_OK;
     for (size_t i = 0; i < n && !*did_out && !rc; i++) {
-        part_ent *g = s->live[i];
+        part_ent *g = all[i];
         if (g->level >= FF_STORE_MAX_LEVEL)
             continue;
         /* Handle each (day, level) group once: at its first member. */
         bool seen = false;
         for (size_t j = 0; j < i && !seen; j++)
-            seen = s->live[j]->day == g->day && s->live[j]->level == g->level;
+            seen = all[j]->day == g->day && all[j]->level == g->level;
         if (seen)
             continue;
         size_t m = 0;
         for (size_t j = i; j < n; j++)
-            if (s->live[j]->day == g->day && s->live[j]->level == g->level)
-                v[m++] = s->live[j];
+            if (all[j]->day == g->day && all[j]->level == g->level)
+                v[m++] = all[j];
         if (m <= s->o.merge_fanin)
             continue;
         qsort(v, m, sizeof *v, ent_first_cmp);
@@ -1045,6 +1070,7 @@ static ff_rc merge_step(ff_store *s, bool *did_out, ff_err *err)
         *did_out = !rc;
     }
     ff_free(v);
+    ff_free(all);
     return rc ? set_failed(s, rc) : FF_OK;
 }
 
@@ -1122,7 +1148,9 @@ ff_rc ff_store_retain(ff_store *s, uint32_t keep_days, int64_t now_ms, uint32_t 
     if (s->o.read_only)
         return FF_ERR_SET(err, FF_EINVAL, "store opened read-only");
     pthread_mutex_lock(&s->work_mu);
+    pthread_mutex_lock(&s->merge_mu);
     ff_rc rc = retain_locked(s, keep_days, now_ms, n_days_out, err);
+    pthread_mutex_unlock(&s->merge_mu);
     pthread_mutex_unlock(&s->work_mu);
     return rc;
 }
@@ -1234,16 +1262,22 @@ static ff_rc poll_locked(ff_store *s, uint64_t max_records, uint64_t *n_read, ff
         ff_clock_mono_ns() - s->batch_start_ns >= (uint64_t)s->o.seal_interval_ms * 1000000u &&
         (rc = seal(s, err)) != FF_OK)
         return rc;
-    if (!s->o.no_merge) {
+    if (!s->o.no_merge && !s->merge_running) { /* else the merge thread does it */
         bool did;
-        if ((rc = merge_step(s, &did, err)) != FF_OK)
+        pthread_mutex_lock(&s->merge_mu);
+        rc = merge_step(s, &did, err);
+        pthread_mutex_unlock(&s->merge_mu);
+        if (rc != FF_OK)
             return rc;
     }
     if (s->o.keep_days) {
         int64_t now = ff_clock_now_ms();
         if (now - s->last_retain_ms >= 60000) {
             s->last_retain_ms = now;
-            if ((rc = retain_locked(s, s->o.keep_days, now, NULL, err)) != FF_OK)
+            pthread_mutex_lock(&s->merge_mu); /* waits for a running merge */
+            rc = retain_locked(s, s->o.keep_days, now, NULL, err);
+            pthread_mutex_unlock(&s->merge_mu);
+            if (rc != FF_OK)
                 return set_failed(s, rc);
         }
     }
@@ -1276,11 +1310,11 @@ ff_rc ff_store_merge_all(ff_store *s, ff_err *err)
 {
     if (s->o.read_only)
         return FF_ERR_SET(err, FF_EINVAL, "store opened read-only");
-    pthread_mutex_lock(&s->work_mu);
+    pthread_mutex_lock(&s->merge_mu);
     ff_rc rc = atomic_load(&s->failed) ? FF_ERR_SET(err, FF_EFAILED, "store is failed") : FF_OK;
     for (bool did = true; !rc && did;)
         rc = merge_step(s, &did, err);
-    pthread_mutex_unlock(&s->work_mu);
+    pthread_mutex_unlock(&s->merge_mu);
     return rc;
 }
 
@@ -1312,6 +1346,51 @@ static void *consumer_main(void *arg)
     return NULL;
 }
 
+/* The merge thread: after seals (or every second), merge while some (day, level) has more
+ * than merge_fanin parts. A failed merge marks the store failed (merge_step), which stops the
+ * consumer at its next poll, as before. */
+static void *merge_main(void *arg)
+{
+    ff_store *s = arg;
+    ff_err err;
+    pthread_mutex_lock(&s->mu);
+    while (!atomic_load(&s->stop) && !atomic_load(&s->failed)) {
+        if (!s->merge_kicks) {
+            struct timespec until;
+            clock_gettime(CLOCK_REALTIME, &until);
+            until.tv_sec += 1;
+            pthread_cond_timedwait(&s->merge_cv, &s->mu, &until);
+            continue;
+        }
+        s->merge_kicks = 0;
+        pthread_mutex_unlock(&s->mu);
+        pthread_mutex_lock(&s->merge_mu);
+        ff_rc rc = FF_OK;
+        for (bool did = true; !rc && did && !atomic_load(&s->stop);) {
+            memset(&err, 0, sizeof err);
+            rc = merge_step(s, &did, &err);
+        }
+        pthread_mutex_unlock(&s->merge_mu);
+        if (rc)
+            FF_LOG(FF_LOG_ERROR, "store", "merge failed: %s: %s", ff_rc_name(rc), err.msg);
+        pthread_mutex_lock(&s->mu);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return NULL;
+}
+
+static void merge_thread_stop(ff_store *s)
+{
+    if (!s->merge_running)
+        return;
+    atomic_store(&s->stop, true);
+    pthread_mutex_lock(&s->mu);
+    pthread_cond_broadcast(&s->merge_cv);
+    pthread_mutex_unlock(&s->mu);
+    pthread_join(s->merge_thread, NULL);
+    s->merge_running = false;
+}
+
 ff_rc ff_store_start(ff_store *s, ff_err *err)
 {
     if (s->o.read_only)
@@ -1320,8 +1399,14 @@ ff_rc ff_store_start(ff_store *s, ff_err *err)
         return FF_ERR_SET(err, FF_EINVAL, "store consumer already running");
     atomic_store(&s->stop, false);
     s->thread_rc = FF_OK;
-    if (pthread_create(&s->thread, NULL, consumer_main, s) != 0)
+    if (!s->o.no_merge) {   /* without it the consumer merges between seals, as it used to */
+        s->merge_kicks = 1; /* look once at start */
+        s->merge_running = pthread_create(&s->merge_thread, NULL, merge_main, s) == 0;
+    }
+    if (pthread_create(&s->thread, NULL, consumer_main, s) != 0) {
+        merge_thread_stop(s);
         return FF_ERR_SET(err, FF_ENOMEM, "cannot start the store consumer thread");
+    }
     s->thread_running = true;
     return FF_OK;
 }
@@ -1332,6 +1417,7 @@ ff_rc ff_store_stop(ff_store *s, ff_err *err)
         return FF_OK;
     atomic_store(&s->stop, true);
     pthread_join(s->thread, NULL);
+    merge_thread_stop(s);
     s->thread_running = false;
     if (s->thread_rc && err)
         *err = s->thread_err;
@@ -1346,6 +1432,7 @@ void ff_store_close(ff_store *s)
         atomic_store(&s->stop, true);
         pthread_join(s->thread, NULL);
     }
+    merge_thread_stop(s);
     batch_drop(s, false);
     for (size_t i = 0; i < s->n_spare; i++)
         ff_part_writer_free(s->spare[i]);
@@ -1355,10 +1442,13 @@ void ff_store_close(ff_store *s)
     if (s->lock_fd >= 0)
         close(s->lock_fd);
     ff_part_ctx_free(s->ctx);
+    ff_part_ctx_free(s->mctx);
     dd_fini(&s->dd);
     ff_arena_fini(&s->arena);
     pthread_mutex_destroy(&s->mu);
     pthread_mutex_destroy(&s->work_mu);
+    pthread_mutex_destroy(&s->merge_mu);
+    pthread_cond_destroy(&s->merge_cv);
     ff_free(s->dir);
     ff_free(s);
 }
