@@ -3058,8 +3058,6 @@ static void add_prune(q *Q, plan *P, const ex *e)
         P->prunes[P->n_prune++] = pr;
 }
 
-/* The whole WHERE as a conjunction of simple predicates: then the filter runs as tight loops
- * over the column vectors (fast_filter) instead of the interpreter. */
 /* The disjuncts of an OR (nested ORs flattened) as one group of fast filters. */
 static bool add_fast_or(q *Q, plan *P, const ex *e)
 {
@@ -3075,6 +3073,8 @@ static bool add_fast_or(q *Q, plan *P, const ex *e)
     return true;
 }
 
+/* The whole WHERE as a conjunction of simple predicates and OR groups of them: then the filter
+ * runs as tight loops over the column vectors (fast_filter) instead of the interpreter. */
 static bool add_fast(q *Q, plan *P, const ex *e)
 {
     if (e->k == X_CALL && e->fn == FF_SQL_FN_AND) {
@@ -3125,6 +3125,15 @@ static bool match_str(const prune *f, const char *s, uint32_t len)
     return f->fn == FF_SQL_FN_NOT_EQUALS ? !eq : eq;
 }
 
+/* Whether each dictionary entry of v passes f (so rows are then matched by code). */
+static const uint8_t *dict_mask(q *Q, const prune *f, const ff_colvec *v)
+{
+    uint8_t *mm = qalloc(Q, Q->tmp, v->n_dict);
+    for (uint32_t d = 0; mm && d < v->n_dict; d++)
+        mm[d] = match_str(f, v->dict_bytes + v->dict_off[d], v->dict_off[d + 1] - v->dict_off[d]);
+    return mm;
+}
+
 /* keep[j] |= whether row sel[j] passes f (one predicate of an OR group). */
 static bool fast_or_rows(q *Q, const prune *f, const ff_colvec *v, const uint32_t *sel, uint32_t m,
                          uint8_t *keep)
@@ -3133,12 +3142,9 @@ static bool fast_or_rows(q *Q, const prune *f, const ff_colvec *v, const uint32_
         for (uint32_t j = 0; j < m; j++)
             keep[j] |= !ff_colvec_is_null(v, sel[j]) && match_i64(f, v->i64[sel[j]]);
     } else if (v->kind == FF_VEC_DICT) {
-        uint8_t *mm = qalloc(Q, Q->tmp, v->n_dict);
+        const uint8_t *mm = dict_mask(Q, f, v);
         if (!mm)
             return false;
-        for (uint32_t d = 0; d < v->n_dict; d++)
-            mm[d] =
-                match_str(f, v->dict_bytes + v->dict_off[d], v->dict_off[d + 1] - v->dict_off[d]);
         for (uint32_t j = 0; j < m; j++)
             keep[j] |= mm[v->codes[sel[j]]];
     } else {
@@ -3184,12 +3190,9 @@ static uint32_t fast_filter(q *Q, const plan *P, const ff_block *b, uint32_t n, 
             continue;
         }
         if (all && v->kind == FF_VEC_DICT) {
-            uint8_t *mm = qalloc(Q, Q->tmp, v->n_dict);
+            const uint8_t *mm = dict_mask(Q, f, v);
             if (!mm)
                 return 0;
-            for (uint32_t d = 0; d < v->n_dict; d++)
-                mm[d] = match_str(f, v->dict_bytes + v->dict_off[d],
-                                  v->dict_off[d + 1] - v->dict_off[d]);
             for (uint32_t i = 0; i < n; i++) { /* branch-free: selectivity varies */
                 sel[k] = i;
                 k += mm[v->codes[i]];
@@ -3210,12 +3213,9 @@ static uint32_t fast_filter(q *Q, const plan *P, const ff_block *b, uint32_t n, 
                     sel[k++] = r;
             }
         } else if (v->kind == FF_VEC_DICT) {
-            uint8_t *mm = qalloc(Q, Q->tmp, v->n_dict);
+            const uint8_t *mm = dict_mask(Q, f, v);
             if (!mm)
                 return 0;
-            for (uint32_t d = 0; d < v->n_dict; d++)
-                mm[d] = match_str(f, v->dict_bytes + v->dict_off[d],
-                                  v->dict_off[d + 1] - v->dict_off[d]);
             for (uint32_t j = 0; j < m; j++)
                 if (mm[v->codes[sel[j]]])
                     sel[k++] = sel[j];
