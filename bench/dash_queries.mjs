@@ -20,7 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { loadavg, cpus } from 'node:os';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const { FOOTFALL_BIN, launchBrowser, waitFor } = await import(join(here, '../tests/browser/lib.mjs'));
+const { FOOTFALL_BIN, launchBrowser, waitFor, listeningUrl } = await import(join(here, '../tests/browser/lib.mjs'));
 const arg = (name, dflt) => {
   const i = process.argv.indexOf(name);
   return i > 0 ? process.argv[i + 1] : dflt;
@@ -40,19 +40,7 @@ let exited = false;
 proc.on('exit', () => (exited = true));
 let stderr = '';
 proc.stderr.on('data', (d) => (stderr = (stderr + d).slice(-4000)));
-const url = await new Promise((res, rej) => {
-  let buf = '';
-  const to = setTimeout(() => rej(new Error('no "listening" line in 60 s: ' + stderr)), 60000);
-  proc.stdout.on('data', (d) => {
-    buf += d;
-    const m = /listening (http:\/\/\S+)/.exec(buf);
-    if (m) {
-      clearTimeout(to);
-      res(m[1]);
-    }
-  });
-  proc.on('exit', (c) => rej(new Error(`footfall serve exited (${c}): ${stderr}`)));
-});
+const url = await listeningUrl(proc, () => stderr, 60000);
 proc.stdout.resume();
 const stop = async () => {
   if (!exited) {

@@ -178,6 +178,20 @@ void ff_bitpack(const uint64_t *v, uint32_t n, unsigned width, uint8_t *out)
     bitw_flush(&b);
 }
 
+/* Value i of a bit-packed stream of nb bytes (random access for selective decodes). */
+static inline uint64_t unpack_one(const uint8_t *in, size_t nb, uint64_t i, unsigned w)
+{
+    if (w == 0)
+        return 0;
+    uint64_t bit = i * w;
+    size_t byte = (size_t)(bit >> 3);
+    unsigned sh = (unsigned)(bit & 7);
+    uint64_t x = ld_upto8(in + byte, nb - byte) >> sh;
+    if (sh + w > 64)
+        x |= (uint64_t)in[byte + 8] << (64 - sh);
+    return x & width_mask(w);
+}
+
 /* Unpacking, the hot path of every column read: groups of 8 values take exactly `width`
  * bytes, so a group starts on a byte boundary; with the width a compile-time constant (one
  * specialised loop per width through FF_UNPACK_WIDTHS), every offset and shift below is a
@@ -235,16 +249,8 @@ void ff_bitunpack64(const uint8_t *in, uint32_t n, unsigned width, uint64_t *out
     default:
         break;
     }
-    uint64_t mask = width_mask(width);
-    uint64_t bit = (uint64_t)i * width;
-    for (; i < n; i++, bit += width) {
-        size_t byte = (size_t)(bit >> 3);
-        unsigned sh = (unsigned)(bit & 7);
-        uint64_t x = ld_upto8(in + byte, nb - byte) >> sh;
-        if (sh + width > 64)
-            x |= (uint64_t)in[byte + 8] << (64 - sh);
-        out[i] = x & mask;
-    }
+    for (; i < n; i++) /* the tail, and widths without a specialised loop */
+        out[i] = unpack_one(in, nb, i, width);
 }
 
 void ff_bitunpack32(const uint8_t *in, uint32_t n, unsigned width, uint32_t *out)
@@ -265,15 +271,8 @@ void ff_bitunpack32(const uint8_t *in, uint32_t n, unsigned width, uint32_t *out
     default:
         break;
     }
-    uint64_t mask = width_mask(width);
-    uint64_t bit = (uint64_t)i * width;
-    /* Fast part: a full 8-byte load is always in bounds. */
-    for (; i < n && (size_t)(bit >> 3) + 8 <= nb; i++, bit += width)
-        out[i] = (uint32_t)((ld64(in + (bit >> 3)) >> (bit & 7)) & mask);
-    for (; i < n; i++, bit += width) {
-        size_t byte = (size_t)(bit >> 3);
-        out[i] = (uint32_t)((ld_upto8(in + byte, nb - byte) >> (bit & 7)) & mask);
-    }
+    for (; i < n; i++) /* the tail: fewer than 8 values, or too near the end for a group */
+        out[i] = (uint32_t)unpack_one(in, nb, i, width);
 }
 
 /* ---- int64 value streams ----------------------------------------------------------------- */
@@ -985,20 +984,6 @@ static void *aalloc(ff_arena *a, size_t n, ff_rc *rc)
     return p;
 }
 
-/* Value i of a bit-packed stream of nb bytes (random access for selective decodes). */
-static inline uint64_t unpack_one(const uint8_t *in, size_t nb, uint64_t i, unsigned w)
-{
-    if (w == 0)
-        return 0;
-    uint64_t bit = i * w;
-    size_t byte = (size_t)(bit >> 3);
-    unsigned sh = (unsigned)(bit & 7);
-    uint64_t x = ld_upto8(in + byte, nb - byte) >> sh;
-    if (sh + w > 64)
-        x |= (uint64_t)in[byte + 8] << (64 - sh);
-    return x & width_mask(w);
-}
-
 /* Selected rows of a PLAIN or FOR stream of m non-NULL values; nulls (or NULL) is the block's
  * NULL bitmap: row r holds value r - (NULLs before r). False: bytes do not match. */
 static bool num_sel(ff_enc e, const uint8_t *p, size_t len, uint32_t m, const uint8_t *nulls,
@@ -1253,7 +1238,7 @@ static ff_rc decode_str(const ff_chunk_desc *d, const uint8_t *raw, size_t len, 
         *why = "out of memory";
         return rc;
     }
-    if (sel) {
+    if (sel) { /* only the selected rows; the others keep code 0, a valid index */
         memset(codes, 0, (size_t)n * sizeof *codes);
         size_t cb = ff_bitpack_bytes(n, w);
         for (uint32_t s = 0; s < n_sel; s++) {
@@ -1264,18 +1249,16 @@ static ff_rc decode_str(const ff_chunk_desc *d, const uint8_t *raw, size_t len, 
         }
     } else {
         ff_bitunpack32(p, n, w, codes);
-    }
-    if (sel) {
-        /* checked above */
-    } else if (w <= 30 && nd != (uint64_t)1 << w) { /* nd == 2^w: every w-bit code is in range */
-        /* codes and nd - 1 are < 2^30 here, so nd - 1 - code sets the top bit exactly when
-         * code > nd - 1; an OR over the block is one branch-free, vectorisable pass */
-        if (codes_over(codes, n, (uint32_t)(nd - 1)) >> 31)
+        /* Range check; none needed when nd == 2^w. For w <= 30, codes and nd - 1 are below
+         * 2^30, so nd - 1 - code sets the top bit exactly when code > nd - 1: an OR over the
+         * block is one branch-free, vectorisable pass. */
+        bool bad = false;
+        if (w <= 30 && nd != (uint64_t)1 << w)
+            bad = codes_over(codes, n, (uint32_t)(nd - 1)) >> 31;
+        for (uint32_t i = 0; w > 30 && i < n && !bad; i++)
+            bad = codes[i] >= nd;
+        if (bad)
             CORRUPT("dictionary code out of range");
-    } else if (w > 30) {
-        for (uint32_t i = 0; i < n; i++)
-            if (codes[i] >= nd)
-                CORRUPT("dictionary code out of range");
     }
     out->kind = FF_VEC_DICT;
     out->codes = codes;

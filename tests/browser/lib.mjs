@@ -110,16 +110,12 @@ export async function waitFor(fn, ms = 10000, step = 100) {
 }
 
 // ---- footfall serve ------------------------------------------------------------------------
-export async function startFootfall(extraArgs = []) {
-  const dir = mkdtempSync(join(tmpdir(), 'ff-browser-data-'));
-  const out = execFileSync(FOOTFALL_BIN, ['keys', 'create', '--data', dir, '--kind', 'write'], { encoding: 'utf8', timeout: 15000, stdio: ['ignore', 'pipe', 'pipe'] });
-  const key = out.trim().split(/\s+/)[0];
-  const proc = spawn(FOOTFALL_BIN, ['serve', '--data', dir, '--listen', '127.0.0.1:0', ...extraArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  proc.stderr.on('data', (d) => (stderr = (stderr + d).slice(-4000)));
-  const url = await new Promise((res, rej) => {
+// The URL a spawned `footfall serve` prints on its "listening" line (rejects when it exits
+// first or prints none within ms); stderrTail() gives its last stderr for error messages.
+export function listeningUrl(proc, stderrTail, ms) {
+  return new Promise((res, rej) => {
     let buf = '';
-    const to = setTimeout(() => rej(new Error('footfall serve printed no "listening" line in 10 s: ' + stderr)), 10000);
+    const to = setTimeout(() => rej(new Error(`footfall serve printed no "listening" line in ${ms / 1000} s: ` + stderrTail())), ms);
     proc.stdout.on('data', (d) => {
       buf += d;
       const m = /listening (http:\/\/\S+)/.exec(buf);
@@ -128,8 +124,18 @@ export async function startFootfall(extraArgs = []) {
         res(m[1]);
       }
     });
-    proc.on('exit', (c) => rej(new Error(`footfall serve exited (${c}): ${stderr}`)));
+    proc.on('exit', (c) => rej(new Error(`footfall serve exited (${c}): ${stderrTail()}`)));
   });
+}
+
+export async function startFootfall(extraArgs = []) {
+  const dir = mkdtempSync(join(tmpdir(), 'ff-browser-data-'));
+  const out = execFileSync(FOOTFALL_BIN, ['keys', 'create', '--data', dir, '--kind', 'write'], { encoding: 'utf8', timeout: 15000, stdio: ['ignore', 'pipe', 'pipe'] });
+  const key = out.trim().split(/\s+/)[0];
+  const proc = spawn(FOOTFALL_BIN, ['serve', '--data', dir, '--listen', '127.0.0.1:0', ...extraArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  proc.stderr.on('data', (d) => (stderr = (stderr + d).slice(-4000)));
+  const url = await listeningUrl(proc, () => stderr, 10000);
   proc.stdout.resume();
   let exited = null;
   proc.on('exit', (code, signal) => {
