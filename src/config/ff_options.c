@@ -80,6 +80,10 @@ static const opt table[] = {
      "A request body must arrive completely within this."},
     {"rate-limit", T_U64, OFF(rate_limit), 0, "0", 0, 1e9, NULL, SRV | FF_CMD_CONFIG,
      "Ingest requests per second per client IP (429 + Retry-After beyond); 0 = no limit."},
+    {"ingest-max-lag", T_U64, OFF(ingest_max_lag), 0, "50000", 0, 1e9, NULL, SRV | FF_CMD_CONFIG,
+     "Answer ingest with 503 + Retry-After while the columnar store has more than this many "
+     "logged events left to read, so accepted events stay queryable within about a second "
+     "(back-pressure); 0 = never."},
     {"cors-origins", T_STR, OFF(cors_origins), SZ(cors_origins), "*", 0, 0, NULL,
      SRV | FF_CMD_CONFIG, "Comma-separated origins allowed to send from browsers; * = any."},
     {"dedupe-hours", T_U64, OFF(dedupe_hours), 0, "24", 0, 720, NULL,

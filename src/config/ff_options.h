@@ -71,6 +71,7 @@ typedef struct ff_config {
     uint64_t header_timeout_s;
     uint64_t body_timeout_s;
     uint64_t rate_limit;
+    uint64_t ingest_max_lag;
     char cors_origins[1024];
     uint64_t dedupe_hours;
     uint64_t dedupe_capacity;

@@ -917,6 +917,11 @@ ff_rc ff_evlog_append(ff_evlog *log, const void *payload, size_t len, uint32_t n
     return FF_OK;
 }
 
+uint64_t ff_evlog_durable_offset(ff_evlog *log)
+{
+    return atomic_load(&log->durable_offset);
+}
+
 ff_rc ff_evlog_wait(ff_evlog *log, uint64_t after_offset, uint32_t timeout_ms)
 {
     uint64_t deadline = ff_clock_mono_ns() + (uint64_t)timeout_ms * 1000000u;

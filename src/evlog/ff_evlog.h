@@ -106,6 +106,9 @@ ff_rc ff_evlog_cursor_next(ff_evlog_cursor *cur, uint64_t *offset_out, const voi
                            size_t *len_out, ff_err *err);
 void ff_evlog_cursor_close(ff_evlog_cursor *cur);
 
+/* The durable offset now (one atomic load; any thread). */
+uint64_t ff_evlog_durable_offset(ff_evlog *log);
+
 /* Block until durable_offset > after_offset or timeout; FF_EAGAIN on timeout. */
 ff_rc ff_evlog_wait(ff_evlog *log, uint64_t after_offset, uint32_t timeout_ms);
 

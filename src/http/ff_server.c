@@ -87,6 +87,7 @@ struct ff_server {
     _Atomic uint64_t n_requests_failed;
     _Atomic uint64_t n_auth_failed;
     _Atomic uint64_t n_rate_limited;
+    _Atomic uint64_t n_store_behind; /* ingest refused: the store's backlog was over the bound */
     _Atomic uint64_t lat_buckets[N_LAT_BUCKETS + 1];
     _Atomic uint64_t lat_count;
     _Atomic uint64_t lat_sum_us;
@@ -396,10 +397,14 @@ static enum MHD_Result handle_metrics(ff_server *s, struct MHD_Connection *c)
                   "# TYPE footfall_auth_failures_total counter\nfootfall_auth_failures_total "
                   "%" PRIu64 "\n# TYPE footfall_rate_limited_total counter\n"
                   "footfall_rate_limited_total %" PRIu64 "\n"
+                  "# HELP footfall_store_behind_total Ingest requests refused (503) because the "
+                  "store's backlog was over ingest-max-lag.\n"
+                  "# TYPE footfall_store_behind_total counter\nfootfall_store_behind_total "
+                  "%" PRIu64 "\n"
                   "# TYPE footfall_request_bytes_total counter\nfootfall_request_bytes_total "
                   "%" PRIu64 "\n",
                   atomic_load(&s->n_auth_failed), atomic_load(&s->n_rate_limited),
-                  atomic_load(&s->bytes_in));
+                  atomic_load(&s->n_store_behind), atomic_load(&s->bytes_in));
     ff_buf_adds(&b, "# HELP footfall_ingest_seconds Time from request start to answer.\n"
                     "# TYPE footfall_ingest_seconds histogram\n");
     uint64_t cum = 0;
@@ -1088,6 +1093,20 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                 return respond_error(s, c, 429, "rate_limited",
                                      "too many requests from this address; retry later", hdrs);
             }
+        }
+        /* Back-pressure: while the store has more unread log records than ingest-max-lag, new
+         * events would wait that long before queries see them; refuse them before their body
+         * is read (the client retries after a second: SDKs and bench_ingest do). Nothing
+         * accepted is affected: the log keeps everything it acknowledged. */
+        if (k->rt == R_INGEST && s->cfg.ingest_max_lag &&
+            ff_store_backlog(s->store) > s->cfg.ingest_max_lag) {
+            static const char *const hdrs[] = {"Retry-After", "1", NULL};
+            atomic_fetch_add(&s->n_store_behind, 1);
+            k->responded = true;
+            return respond_error(s, c, 503, "store_behind",
+                                 "the store is behind the log by more than ingest-max-lag events; "
+                                 "nothing was stored, retry after a second",
+                                 hdrs);
         }
         const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
         if (cl) {

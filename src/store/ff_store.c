@@ -293,8 +293,9 @@ struct ff_store {
 
     pthread_mutex_t work_mu; /* consumer steps vs retain */
     ff_evlog_cursor *cur;
-    uint64_t sealed;    /* SEALED */
-    uint64_t next_read; /* first offset not read */
+    uint64_t sealed;           /* SEALED */
+    uint64_t next_read;        /* first offset not read */
+    _Atomic uint64_t read_pub; /* next_read, published for ff_store_backlog (any thread) */
     day_batch batch[FF_STORE_MAX_BATCH_DAYS];
     size_t n_batch_days;
     /* Writers of sealed batches, kept for the next batches (ff_part_writer_reset): their
@@ -824,6 +825,7 @@ ff_rc ff_store_open(const ff_store_opts *opts, ff_store **out, ff_err *err)
     if (!rc && !s->o.read_only)
         rc = dedupe_rebuild(s, err);
     s->next_read = s->sealed;
+    atomic_store(&s->read_pub, s->next_read);
     if (rc) {
         ff_store_close(s);
         return rc;
@@ -1254,6 +1256,7 @@ static ff_rc poll_locked(ff_store *s, uint64_t max_records, uint64_t *n_read, ff
         if (rc)
             return set_failed(s, rc);
         s->next_read = off + 1;
+        atomic_store_explicit(&s->read_pub, s->next_read, memory_order_relaxed);
         (*n_read)++;
         if (s->batch_rows >= s->o.seal_max_rows && (rc = seal(s, err)) != FF_OK)
             return rc;
@@ -1529,6 +1532,15 @@ void ff_store_stats_get(ff_store *s, ff_store_stats *out)
     out->dedupe_ids = s->dd.n;
     out->dedupe_evicted = s->dd.evicted;
     out->failed = atomic_load(&s->failed);
+}
+
+uint64_t ff_store_backlog(ff_store *s)
+{
+    if (!s->log)
+        return 0;
+    uint64_t durable = ff_evlog_durable_offset(s->log);
+    uint64_t read = atomic_load_explicit(&s->read_pub, memory_order_relaxed);
+    return durable > read ? durable - read : 0;
 }
 
 /* ---- verify ----------------------------------------------------------------------------- */

@@ -208,6 +208,10 @@ void ff_store_snapshot_release(ff_store *s, ff_table_snapshot *snap); /* zeroes 
 /* ---- introspection ----------------------------------------------------------------------- */
 
 void ff_store_stats_get(ff_store *s, ff_store_stats *out);
+/* Durable log records the consumer has not read yet (its backlog: what new events wait behind
+ * before they can be sealed). Cheap (two atomic loads): the server asks it per ingest request
+ * for back-pressure. Any thread. */
+uint64_t ff_store_backlog(ff_store *s);
 
 /* Offline check of a store folder (for `footfall store verify`): every part passes
  * ff_part_verify, its name matches its footer (range, level format) and its folder its
