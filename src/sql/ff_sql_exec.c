@@ -164,6 +164,9 @@ typedef struct group {
     ast *st;
 } group;
 
+#define FF_SQL_TOPN_MAX_KEYS 16 /* top-N scans for at most this many ORDER BY keys */
+#define FF_SQL_TOPN_MAX_ROWS ((uint64_t)1 << 24) /* LIMIT + OFFSET; larger: sort everything */
+
 typedef struct rowset {
     uint32_t n_cols;
     const char **names;
@@ -1385,6 +1388,15 @@ typedef struct plan {
     int kcols[FF_COL_COUNT];
     uint32_t n_kvecs; /* and block vectors (X_VEC keys such as toDate(ts)): equal values, */
     int kvecs[16];    /* equal key */
+    /* Top-N (plan_topn): ORDER BY ... LIMIT without aggregation keeps only the best topn rows
+     * while scanning. bound: the order keys of the topn-th best row so far (NULL until topn
+     * rows were seen): a row that does not sort before it cannot be in the result. When the
+     * first order key is a non-nullable integer column (ts), blocks are scanned best zone
+     * first and a block whose zone cannot reach the bound is skipped. */
+    uint64_t topn;
+    ff_sql_value *bound;
+    int topn_col; /* that column, or -1 */
+    bool topn_desc;
 } plan;
 
 static ex *bind(q *Q, plan *P, const ff_sql_node *n, int mode);
@@ -3417,6 +3429,24 @@ static void plan_vectors(plan *P)
 
 static void vec_eval(q *Q, const ex *e, const ff_block *b, uint32_t n, int64_t *out);
 
+/* Top-N for ORDER BY ... LIMIT without aggregation or DISTINCT (see plan.topn). */
+static void plan_topn(plan *P)
+{
+    const ff_sql_select *s = P->sel;
+    P->topn_col = -1;
+    if (P->agg || s->distinct || !P->n_order || P->n_order > FF_SQL_TOPN_MAX_KEYS ||
+        !s->has_limit || s->limit > FF_SQL_TOPN_MAX_ROWS || s->offset > FF_SQL_TOPN_MAX_ROWS ||
+        s->limit == 0)
+        return;
+    P->topn = s->limit + s->offset;
+    const ex *e = P->items[P->n_out];
+    if (!P->src && e->k == X_COL && !e->ty.nullable &&
+        (e->ty.vt == FF_SQL_V_I64 || is_time(e->ty.vt))) {
+        P->topn_col = e->idx;
+        P->topn_desc = s->order_by[0].desc;
+    }
+}
+
 /* Structurally equal vectorisable expressions (same value on every row). */
 static bool ex_same(const ex *x, const ex *y)
 {
@@ -3744,6 +3774,90 @@ static void emit(q *Q, plan *P, rowset *R, const rctx *rc)
         row[i] = vcopy(Q, Q->a, cast_to(ev(Q, P->items[i], rc), P->items[i]->ty.vt));
 }
 
+typedef struct sortctx {
+    const rowset *R;
+    const plan *P;
+} sortctx;
+
+/* Order of two rows' ORDER BY keys (x, y: n_order values each), ties 0. */
+static int cmp_keys(const plan *P, const ff_sql_value *x, const ff_sql_value *y)
+{
+    for (uint32_t k = 0; k < P->n_order; k++) {
+        const ff_sql_order *o = &P->sel->order_by[k];
+        bool xn = x[k].t == FF_SQL_V_NULL || (x[k].t == FF_SQL_V_F64 && isnan(x[k].v.f));
+        bool yn = y[k].t == FF_SQL_V_NULL || (y[k].t == FF_SQL_V_F64 && isnan(y[k].v.f));
+        int c;
+        if (xn || yn) {
+            if (xn && yn)
+                continue;
+            c = xn ? 1 : -1; /* NULLS LAST */
+            if (o->nulls == FF_SQL_NULLS_FIRST)
+                c = -c;
+            return c;
+        }
+        c = cmpv(&x[k], &y[k]);
+        if (c)
+            return o->desc ? -c : c;
+    }
+    return 0;
+}
+
+static int cmp_rows(const void *a, const void *b, void *arg)
+{
+    const sortctx *sc = arg;
+    uint64_t ia = *(const uint64_t *)a, ib = *(const uint64_t *)b;
+    const ff_sql_value *ra = &sc->R->rows[ia * sc->R->n_cols];
+    const ff_sql_value *rb = &sc->R->rows[ib * sc->R->n_cols];
+    int c = cmp_keys(sc->P, ra + sc->P->n_out, rb + sc->P->n_out);
+    if (c)
+        return c;
+    return ia < ib ? -1 : ia > ib;
+}
+
+/* Top-N: keep the P->topn best rows of R (in their original order, so that ties still go to
+ * the earlier row, as the final sort's tie-break does) and set P->bound to the worst kept
+ * row's order keys. Called when R holds about twice topn rows. */
+static void topn_prune(q *Q, plan *P, rowset *R)
+{
+    uint64_t n = R->n_rows, keep = P->topn;
+    if (n <= keep)
+        return;
+    uint64_t *ord = qalloc(Q, Q->tmp, sizeof *ord * n);
+    uint8_t *kept = qalloc(Q, Q->tmp, n);
+    if (!ord || !kept)
+        return;
+    for (uint64_t i = 0; i < n; i++)
+        ord[i] = i;
+    sortctx sc = {R, P};
+    qsort_r(ord, n, sizeof *ord, cmp_rows, &sc);
+    memset(kept, 0, n);
+    for (uint64_t i = 0; i < keep; i++)
+        kept[ord[i]] = 1;
+    if (!P->bound && !(P->bound = qalloc(Q, Q->a, sizeof *P->bound * P->n_order)))
+        return;
+    const ff_sql_value *worst = &R->rows[ord[keep - 1] * R->n_cols + P->n_out];
+    for (uint32_t k = 0; k < P->n_order; k++)
+        P->bound[k] = vcopy(Q, Q->a, worst[k]);
+    uint64_t w = 0;
+    for (uint64_t i = 0; i < n; i++) {
+        if (!kept[i])
+            continue;
+        if (w != i)
+            memcpy(&R->rows[w * R->n_cols], &R->rows[i * R->n_cols], sizeof *R->rows * R->n_cols);
+        w++;
+    }
+    R->n_rows = w;
+}
+
+/* Top-N: whether the row in rc sorts before the bound (else it cannot be in the result). */
+static bool topn_admits(q *Q, const plan *P, const rctx *rc)
+{
+    ff_sql_value k[FF_SQL_TOPN_MAX_KEYS];
+    for (uint32_t i = 0; i < P->n_order; i++)
+        k[i] = ev(Q, P->items[P->n_out + i], rc);
+    return cmp_keys(P, k, P->bound) < 0;
+}
+
 /* Process n rows of one batch: WHERE into a selection vector, then emit or aggregate. */
 static bool batch(q *Q, plan *P, gtab *G, rowset *R, rctx *rc, uint32_t n, uint32_t *sel,
                   const ff_sql_value *src_rows, uint32_t src_cols)
@@ -3799,6 +3913,14 @@ static bool batch(q *Q, plan *P, gtab *G, rowset *R, rctx *rc, uint32_t n, uint3
         if (!P->agg) {
             if (R->n_rows >= want)
                 return false;
+            if (P->topn) {
+                if (P->bound && !topn_admits(Q, P, rc))
+                    continue;
+                emit(Q, P, R, rc);
+                if (R->n_rows >= 2 * P->topn + 1024)
+                    topn_prune(Q, P, R);
+                continue;
+            }
             emit(Q, P, R, rc);
             continue;
         }
@@ -3877,6 +3999,35 @@ static size_t tmp_chunk(size_t cap)
                                       : (size_t)1 << 20;
 }
 
+/* Top-N: drop from sel[0..m) the rows whose first order key (column v) cannot reach the bound:
+ * before the other columns are decoded. Equal values stay (a later key may decide). */
+static uint32_t topn_presel(const plan *P, const ff_colvec *v, uint32_t *sel, uint32_t m)
+{
+    if (v->kind != FF_VEC_I64)
+        return m;
+    int64_t b = P->bound[0].v.i;
+    uint32_t k = 0;
+    for (uint32_t j = 0; j < m; j++) {
+        int64_t x = v->i64[sel[j]];
+        if (P->topn_desc ? x >= b : x <= b)
+            sel[k++] = sel[j];
+    }
+    return k;
+}
+
+/* Top-N: whether block b of part can hold a row that reaches the bound (by its zone of the
+ * first order key). */
+static bool topn_block_may(const plan *P, const ff_part *part, uint32_t b)
+{
+    ff_zone z;
+    if (!P->bound || P->topn_col < 0 || ff_part_zone(part, b, (ff_col)P->topn_col, &z) != FF_OK)
+        return true;
+    ff_type ct = ff_schema_col((ff_col)P->topn_col)->type;
+    int64_t x = P->bound[0].v.i;
+    return P->topn_desc ? ff_zone_may_range_i64(&z, ct, x, INT64_MAX)
+                        : ff_zone_may_range_i64(&z, ct, INT64_MIN, x);
+}
+
 /* Read and process block b of part pi. False: stop the scan (error or LIMIT reached). */
 static bool scan_block(q *Q, plan *P, gtab *G, rowset *R, uint32_t *sel, size_t pi, uint32_t b)
 {
@@ -3904,6 +4055,8 @@ static bool scan_block(q *Q, plan *P, gtab *G, rowset *R, uint32_t *sel, size_t 
             rc.n_presel = fast_filter(Q, P, &blk, nr, sel);
             if (Q->rc != FF_OK)
                 return false;
+            if (P->bound && P->topn_col >= 0 && (first & FF_COLSET(P->topn_col)))
+                rc.n_presel = topn_presel(P, &blk.col[P->topn_col], sel, rc.n_presel);
             if (rc.n_presel == 0) {
                 Q->blocks_read++;
                 Q->rows_read += nr;
@@ -3945,6 +4098,10 @@ static void scan_range(q *Q, plan *P, gtab *G, rowset *R, uint32_t *sel, const b
 {
     for (size_t i = from; i < to && Q->rc == FF_OK; i++) {
         check_limits(Q);
+        if (P->bound && !topn_block_may(P, Q->snap->parts[list[i].part], list[i].block)) {
+            Q->blocks_pruned++; /* (blocks come best zone first: the rest mostly go here) */
+            continue;
+        }
         if (Q->rc != FF_OK || !scan_block(Q, P, G, R, sel, list[i].part, list[i].block))
             return;
     }
@@ -4280,6 +4437,43 @@ static void scan_parallel(q *Q, plan *P, gtab *G, uint32_t *sel, const blkref *l
         check_limits(Q);
 }
 
+typedef struct topn_ref {
+    int64_t key; /* the block's zone max (DESC) or min (ASC) of the first order key */
+    size_t at;   /* position in the list before ordering (ties keep it) */
+    blkref ref;
+} topn_ref;
+
+static int cmp_topn_ref(const void *a, const void *b, void *desc)
+{
+    const topn_ref *x = a, *y = b;
+    if (x->key != y->key)
+        return (x->key < y->key) != *(const bool *)desc ? -1 : 1;
+    return x->at < y->at ? -1 : x->at > y->at;
+}
+
+/* Top-N: scan the blocks best zone first (highest max for DESC, lowest min for ASC), so the
+ * bound tightens early and the rest is skipped as soon as one block cannot reach it. */
+static bool topn_order(q *Q, const plan *P, blkref *list, size_t n)
+{
+    topn_ref *t = qalloc(Q, Q->tmp, sizeof *t * (n ? n : 1));
+    if (!t)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        ff_zone z;
+        int64_t key = P->topn_desc ? INT64_MAX : INT64_MIN; /* no zone: scan it first */
+        if (ff_part_zone(Q->snap->parts[list[i].part], list[i].block, (ff_col)P->topn_col, &z) ==
+                FF_OK &&
+            z.has_minmax)
+            key = P->topn_desc ? z.max : z.min;
+        t[i] = (topn_ref){key, i, list[i]};
+    }
+    bool desc = P->topn_desc;
+    qsort_r(t, n, sizeof *t, cmp_topn_ref, &desc);
+    for (size_t i = 0; i < n; i++)
+        list[i] = t[i].ref;
+    return true;
+}
+
 static void scan_table(q *Q, plan *P, gtab *G, rowset *R, uint32_t *sel)
 {
     if (!Q->snap)
@@ -4305,6 +4499,8 @@ static void scan_table(q *Q, plan *P, gtab *G, rowset *R, uint32_t *sel)
             rows += ff_part_block_n_rows(part, b);
         }
     }
+    if (P->topn_col >= 0 && !topn_order(Q, P, list, k))
+        return;
     uint32_t nw = Q->threads;
     if (nw > k)
         nw = (uint32_t)k;
@@ -4330,38 +4526,6 @@ static void scan_rowset(q *Q, plan *P, gtab *G, rowset *R, uint32_t *sel)
         if (!batch(Q, P, G, R, &rc, n, sel, S->rows + r0 * S->n_cols, S->n_cols))
             return;
     }
-}
-
-typedef struct sortctx {
-    const rowset *R;
-    const plan *P;
-} sortctx;
-
-static int cmp_rows(const void *a, const void *b, void *arg)
-{
-    const sortctx *sc = arg;
-    uint64_t ia = *(const uint64_t *)a, ib = *(const uint64_t *)b;
-    const ff_sql_value *ra = &sc->R->rows[ia * sc->R->n_cols];
-    const ff_sql_value *rb = &sc->R->rows[ib * sc->R->n_cols];
-    for (uint32_t k = 0; k < sc->P->n_order; k++) {
-        const ff_sql_order *o = &sc->P->sel->order_by[k];
-        const ff_sql_value *x = &ra[sc->P->n_out + k], *y = &rb[sc->P->n_out + k];
-        bool xn = x->t == FF_SQL_V_NULL || (x->t == FF_SQL_V_F64 && isnan(x->v.f));
-        bool yn = y->t == FF_SQL_V_NULL || (y->t == FF_SQL_V_F64 && isnan(y->v.f));
-        int c;
-        if (xn || yn) {
-            if (xn && yn)
-                continue;
-            c = xn ? 1 : -1; /* NULLS LAST */
-            if (o->nulls == FF_SQL_NULLS_FIRST)
-                c = -c;
-            return c;
-        }
-        c = cmpv(x, y);
-        if (c)
-            return o->desc ? -c : c;
-    }
-    return ia < ib ? -1 : ia > ib;
 }
 
 static void set_names(q *Q, plan *P, uint32_t i, const ff_sql_node *n, const ff_sql_name *alias)
@@ -4488,6 +4652,7 @@ static ff_rc run_select(q *Q, const ff_sql_select *s, rowset *out)
     if (Q->rc != FF_OK)
         return Q->rc;
     plan_vectors(P);
+    plan_topn(P);
     /* run */
     rowset R = {0};
     R.n_cols = P->n_out + P->n_order;
