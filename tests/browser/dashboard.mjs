@@ -210,6 +210,9 @@ run('dashboard', 240000, async (t, cleanup) => {
     return el && el.dataset.value !== undefined ? Number(el.dataset.value) : null;
   });
   await waitFor(async () => (await tileValue()) !== null, 15000);
+  const loaded = await page.evaluate(() => performance.getEntriesByType('resource').map((r) => new URL(r.name)).filter((u) => /^\/dash\/[\w-]+\.(?:js|css)$/.test(u.pathname)).map((u) => u.pathname + (u.searchParams.get('v') ? '?v=HASH' : '')).sort());
+  t.eq(loaded, ['/dash/app.css?v=HASH', '/dash/app.js?v=HASH', '/dash/uplot.css?v=HASH', '/dash/uplot.js?v=HASH'], 'the page loads app.* and uPlot\'s own uplot.* once each, by hash (the preload serves the import)');
+  await page.waitForSelector('#eps-chart .uplot canvas', { timeout: 10000 });
   const first = await tileValue();
   await sleep(7000);
   const second = await tileValue();
