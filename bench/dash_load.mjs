@@ -5,14 +5,15 @@
 //
 // Starts `footfall serve` (tests/browser/lib.mjs), sends 20,000 simulated-shop-like events,
 // then loads pages in headless Chromium with a cold cache (a fresh browser context each run):
-//   login   /dash/ until the sign-in form is on screen (HTML + app.js + app.css, no query);
+//   login   /dash/ until the sign-in form is on screen (HTML + app.js/css + uplot.js/css, no
+//           query);
 //   live    /dash/?p=live with a read key until the "events today" tile shows its number
 //           (bundle + the first /v1/query answers);
 //   demo    /demo/ (the demo shop's index page, same server): the baseline.
 // Prints one JSON line: sizes (raw, gzip -9) of what /dash/ serves and the median/min/max ms,
 // and page_clock_ms: the medians of the page's own timings (ms after navigation start: HTML,
-// app.js and app.css received, DOMContentLoaded, first paint, first /v1/query sent, the number
-// of /v1/query requests sent, and `shown`: when the awaited element appeared, by a
+// app.js, app.css and uplot.js received, DOMContentLoaded, first paint, first /v1/query sent,
+// the number of /v1/query requests sent, and `shown`: when the awaited element appeared, by a
 // MutationObserver in the page; the wall-clock ms also count starting the tab's renderer
 // process and the driver's round trips).
 // The browser asks for gzip, as browsers do (the server sends the assets compressed).
@@ -44,7 +45,7 @@ try {
   const html = await hr.text();
   const files = { 'index.html': Buffer.from(html) };
   const sent = { 'index.html': Number(hr.headers.get('content-length')) };
-  for (const m of html.matchAll(/(?:src|href)="(app\.(?:js|css)\?v=[0-9a-f]+)"/g)) {
+  for (const m of html.matchAll(/(?:src|href)="([\w-]+\.(?:js|css)\?v=[0-9a-f]+)"/g)) {
     const r = await get('/dash/' + m[1]);
     files[m[1].replace(/\?.*/, '')] = Buffer.from(await r.arrayBuffer());
     sent[m[1].replace(/\?.*/, '')] = Number(r.headers.get('content-length'));
@@ -92,6 +93,7 @@ try {
         html: Math.round(nav.responseEnd || 0),
         js: end(/app\.js/),
         css: end(/app\.css/),
+        uplot_js: end(/uplot\.js/),
         dcl: Math.round(nav.domContentLoadedEventEnd || 0),
         fcp: fcp ? Math.round(fcp.startTime) : 0,
         first_query_start: qs.length ? Math.round(Math.min(...qs.map((r) => r.startTime))) : 0,

@@ -1,8 +1,9 @@
 /* ff_assets.h -- static files compiled into the binary.
  *
  * WHAT: the browser SDK (/sdk/footfall.js), the demo shop (/demo/...) and the
- * dashboard (/dash/: index.html, app.js, app.css from web/dash) are embedded at
- * build time by cmake/FFEmbed.cmake, so one binary is all there is to deploy.
+ * dashboard (/dash/: index.html, app.js, app.css, uplot.js, uplot.css from
+ * web/dash) are embedded at build time by cmake/FFEmbed.cmake, so one binary is
+ * all there is to deploy.
  * Text assets are also embedded gzip-compressed (gz, when that saves 10 % or more;
  * compressed at build time, so serving costs nothing): the server answers
  * "Accept-Encoding: gzip" with them. The table ends with a zeroed row.

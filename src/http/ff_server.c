@@ -506,8 +506,10 @@ static enum MHD_Result handle_asset(ff_server *s, struct MHD_Connection *c, cons
         const char *hdrs[16] = {"ETag", etag, "Cache-Control", cache, "Access-Control-Allow-Origin",
                                 "*",    NULL};
         if (!strncmp(url, "/dash/", 6)) {
-            /* index.html names app.js?v=<content hash>: those URLs never change meaning, so
-             * they are cached for a year; the page itself revalidates by ETag every time. */
+            /* index.html names every other file as NAME?v=<content hash> (app.js, app.css,
+             * uplot.js, uplot.css; app.js imports uplot.js?v=<hash> too): those URLs never
+             * change meaning, so they are cached for a year; the page itself revalidates by
+             * ETag every time. */
             bool versioned = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "v") != NULL &&
                              strcmp(url, "/dash/index.html") != 0;
             hdrs[3] = versioned ? "public, max-age=31536000, immutable" : "no-cache";

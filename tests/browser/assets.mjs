@@ -1,13 +1,17 @@
-// Contract test for what `footfall serve` must serve for the browser SDK and the demo shop
-// (no browser needed): /sdk/footfall.js (+ .esm.js, .d.ts) with caching headers, every file of
-// web/demo/ under /demo/ with the right content type, /demo/config.js, and the CORS headers the
-// SDK relies on for cross-origin ingest.
+// Contract test for what `footfall serve` must serve for the browser SDK, the demo shop and the
+// dashboard's files (no browser needed): /sdk/footfall.js (+ .esm.js, .d.ts) with caching
+// headers, every file of web/demo/ under /demo/ with the right content type, /demo/config.js,
+// the CORS headers the SDK relies on for cross-origin ingest, and every file /dash/ loads
+// (index.html's links and app.js's imports: app.*, uPlot's own uplot.*) under a content-hashed
+// URL with the year-long immutable cache, the strict CSP and a gzip copy; uPlot out of app.*.
 //
 //   node tests/browser/assets.mjs          (FOOTFALL_BIN)
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { gzipSync } from 'node:zlib';
-import { run, startFootfall, buildSdk, ROOT } from './lib.mjs';
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import http from 'node:http';
+import { dirname, join } from 'node:path';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import { run, startFootfall, buildSdk, ROOT, FOOTFALL_BIN } from './lib.mjs';
 
 const TYPES = { html: /^text\/html/, js: /^(text|application)\/javascript/, css: /^text\/css/ };
 
@@ -54,6 +58,63 @@ run('assets', 60000, async (t, cleanup) => {
   const cfg = await get('/demo/config.js');
   const cfgText = await cfg.text();
   t.check(cfg.status === 200 && TYPES.js.test(cfg.headers.get('content-type') || '') && /window\.FOOTFALL_DEMO\s*=/.test(cfgText), 'GET /demo/config.js defines window.FOOTFALL_DEMO', cfgText);
+
+  // the dashboard: index.html revalidates; every file it loads is named by content hash
+  const idx = await get('/dash/');
+  const html = await idx.text();
+  const csp = idx.headers.get('content-security-policy') || '';
+  t.check(idx.status === 200 && idx.headers.get('cache-control') === 'no-cache' && /default-src 'none'/.test(csp) && /script-src 'self'/.test(csp) && !/unsafe/.test(csp), 'GET /dash/: no-cache, strict Content-Security-Policy', csp);
+  const refs = [...html.matchAll(/\s(?:src|href)="([^"]*)"/g)].map((m) => m[1]);
+  t.check(refs.length >= 4 && refs.every((u) => /^[\w-]+\.(?:js|css)\?v=[0-9a-f]{12}$/.test(u)), 'index.html names only NAME?v=HASH files', refs);
+  const raw = (path, headers) => new Promise((res, rej) => {
+    http.get(ff.url + path, { headers }, (r) => {
+      const chunks = [];
+      r.on('data', (c) => chunks.push(c));
+      r.on('end', () => res({ status: r.statusCode, headers: r.headers, body: Buffer.concat(chunks) }));
+    }).on('error', rej);
+  });
+  const load = async (u) => {
+    const r = await get('/dash/' + u);
+    return { r, body: Buffer.from(await r.arrayBuffer()) };
+  };
+  const app = refs.find((u) => /^app\.js\?/.test(u));
+  const appText = app ? (await load(app)).body.toString('utf8') : '';
+  // app.js's own imports (static or dynamic) are files the browser fetches too
+  const imports = [...appText.matchAll(/(?:\bfrom|\bimport)\s*\(?\s*"(\.\/[^"]+)"/g)].map((m) => m[1].slice(2));
+  const uplot = imports.find((u) => /^uplot\.js\?/.test(u));
+  t.check(!!uplot && /\?v=[0-9a-f]{12}$/.test(uplot) && imports.every((u) => /\?v=[0-9a-f]{12}$/.test(u)), 'app.js imports uPlot from its own file by hash (uplot.js?v=HASH)', imports);
+  t.check(refs.includes(uplot) && html.includes(`rel="modulepreload" href="${uplot}"`), 'index.html preloads that very URL (no wait for app.js to be parsed)');
+  const css = refs.filter((u) => /\.css\?/.test(u)).map((u) => u.replace(/\?.*/, ''));
+  t.eq(css, ['uplot.css', 'app.css'], "uPlot's styles load first, so the dashboard's own rules win");
+  const served = {};
+  for (const u of [...new Set([...refs, ...imports])]) {
+    const name = u.replace(/\?.*/, '');
+    const { r: d, body } = await load(u);
+    served[name] = body;
+    const h = (k) => d.headers.get(k) || '';
+    const ext = name.slice(name.lastIndexOf('.') + 1);
+    t.check(d.status === 200 && TYPES[ext].test(h('content-type')) && u.endsWith('?v=' + createHash('sha256').update(body).digest('hex').slice(0, 12)), `GET /dash/${u}: 200, ${h('content-type')}, the hash is of its content`);
+    t.check(h('cache-control') === 'public, max-age=31536000, immutable' && h('content-security-policy') === csp && h('x-content-type-options') === 'nosniff' && h('x-frame-options') === 'DENY', `/dash/${name}: cached a year (immutable), the same strict CSP, nosniff`, Object.fromEntries(d.headers));
+    const r304 = await get('/dash/' + u, { 'If-None-Match': h('etag') || 'x' });
+    const gz = await raw('/dash/' + u, { 'Accept-Encoding': 'gzip' }); // fetch() would inflate it
+    t.check(r304.status === 304 && gz.headers['content-encoding'] === 'gzip' && gz.headers.vary === 'Accept-Encoding' && gunzipSync(gz.body).equals(body) && gz.headers['cache-control'] === h('cache-control') && gz.headers['content-security-policy'] === csp,
+      `/dash/${name}: ETag -> 304; a gzip copy (${gz.body.length} of ${body.length} bytes) with the same headers`, gz.headers);
+  }
+  const bare = await get('/dash/uplot.js');
+  t.check(bare.status === 200 && bare.headers.get('cache-control') === 'no-cache', 'without ?v= the same file is not cached immutable', bare.headers.get('cache-control'));
+  // every file the build made is served, byte for byte, and loaded by the page
+  const built = join(dirname(FOOTFALL_BIN), 'dash');
+  if (existsSync(built)) {
+    const made = readdirSync(built).filter((f) => f !== 'index.html').sort();
+    t.eq(Object.keys(served).sort(), made, `the page loads every file of ${built}`);
+    t.check(made.every((f) => served[f] && served[f].equals(readFileSync(join(built, f)))), 'the served files are the built ones');
+  } else console.log(`note assets: no ${built} next to the binary: not compared with the build`);
+  // uPlot lives in uplot.* only (its class names), and the sizes (gzip -9) stay in budget
+  const has = (f, s) => !!served[f] && served[f].includes(s);
+  t.check(has('uplot.js', 'u-cursor-pt') && has('uplot.css', '.u-over') && !has('app.js', 'u-cursor-pt') && !has('app.css', '.u-over'), "uPlot's code and styles are in uplot.js / uplot.css, not in app.js / app.css");
+  const gzs = Object.fromEntries(Object.entries(served).map(([f, b]) => [f, gzipSync(b, { level: 9 }).length]));
+  const total = Object.values(gzs).reduce((a, b) => a + b, 0);
+  t.check(gzs['uplot.js'] < 25 * 1024 && gzs['app.js'] < 24 * 1024 && total < 48 * 1024, `dashboard files, gzip -9: ${Object.entries(gzs).map(([f, n]) => `${f} ${n}`).join(', ')}; ${total} B in all (budgets: uplot.js 25 KB, app.js 24 KB, all 48 KB)`);
 
   // ingest as a browser on another origin sends it
   const post = await fetch(ff.url + '/v1/batch', {

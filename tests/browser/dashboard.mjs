@@ -6,7 +6,9 @@
 //   - Live: the "events today" counter rises while the simulator runs, and once it stops the
 //     figures shown equal what /v1/query answers for the same window; a payment incident makes
 //     the server's detector fire anomaly:payment_failure_rate and the page marks that minute
-//     (and, with /v1/alerts answering 404, falls back to its own rule and says so);
+//     (and, with /v1/alerts answering 404, falls back to its own rule and says so); cart
+//     conversion is the share of today's people with a cart add who also ordered (buyers with
+//     no cart add today do not count: never over 100 %), worked out here from the raw events;
 //   - Funnels: exactly the step counts of a small data set (historical-but-recent timestamps),
 //     also with a property filter on a step;
 //   - hostile strings (<script>, <img onerror>, javascript:, RTL override) show as text, and no
@@ -108,6 +110,13 @@ run('dashboard', 240000, async (t, cleanup) => {
     for (const [ev, min, cat] of steps)
       msgs.push({ type: 'track', event: ev, anonymousId: uid, messageId: `dash-f-${n++}`, timestamp: new Date(base + min * 60000).toISOString(), properties: { ...(cat ? { category: cat, product_id: 'p-' + cat.toLowerCase() } : {}), ...(ev === 'order_completed' ? { revenue: 10, currency: 'USD' } : {}) } });
   const recent = Date.now() - 30000;
+  // Cart conversion (Live tile): 4 people add to the cart a minute ago, 2 of them also
+  // order; 6 more order with no cart add today (their cart was filled before the window). Only
+  // the 2 count as converted: buyers / people with a cart would be 8 / 4 = 200 % (the payment
+  // incident's buyers below have no cart add either).
+  for (const [uid, evs] of [['cv-a1', ['product_added', 'order_completed']], ['cv-a2', ['product_added', 'product_added', 'order_completed']], ['cv-a3', ['product_added']], ['cv-a4', ['product_added']],
+    ...[1, 2, 3, 4, 5, 6].map((k) => [`cv-b${k}`, ['order_completed']])])
+    evs.forEach((ev, k) => msgs.push({ type: 'track', event: ev, anonymousId: uid, messageId: `dash-cv-${uid}-${k}`, timestamp: new Date(recent - 60000 + k * 10000).toISOString(), properties: ev === 'order_completed' ? { order_id: `o-${uid}`, revenue: 10, currency: 'USD' } : { product_id: 'p-shoes', category: 'Shoes' } }));
   msgs.push({ type: 'track', event: HOSTILE.event, userId: HOSTILE.user, messageId: 'dash-h-1', timestamp: new Date(recent).toISOString(), properties: { note: HOSTILE.note, html: '<b>bold</b>', rtl: 'abc\u202Edef' } });
   msgs.push({ type: 'track', event: 'products_searched', userId: HOSTILE.user, messageId: 'dash-h-2', timestamp: new Date(recent + 1000).toISOString(), properties: { query: HOSTILE.search } });
   // retention: people first seen 3 and 2 days ago (UTC), active again on known days
@@ -201,6 +210,9 @@ run('dashboard', 240000, async (t, cleanup) => {
     return el && el.dataset.value !== undefined ? Number(el.dataset.value) : null;
   });
   await waitFor(async () => (await tileValue()) !== null, 15000);
+  const loaded = await page.evaluate(() => performance.getEntriesByType('resource').map((r) => new URL(r.name)).filter((u) => /^\/dash\/[\w-]+\.(?:js|css)$/.test(u.pathname)).map((u) => u.pathname + (u.searchParams.get('v') ? '?v=HASH' : '')).sort());
+  t.eq(loaded, ['/dash/app.css?v=HASH', '/dash/app.js?v=HASH', '/dash/uplot.css?v=HASH', '/dash/uplot.js?v=HASH'], 'the page loads app.* and uPlot\'s own uplot.* once each, by hash (the preload serves the import)');
+  await page.waitForSelector('#eps-chart .uplot canvas', { timeout: 10000 });
   const first = await tileValue();
   await sleep(7000);
   const second = await tileValue();
@@ -236,6 +248,29 @@ run('dashboard', 240000, async (t, cleanup) => {
   }
   t.eq(settled.shown, settled.query, 'Live figures (events, users, orders today) equal /v1/query for the same window');
   t.check(settled.query.events >= 100, `the simulator's events are in (${settled.query.events})`);
+
+  // ---- cart conversion: people with a cart add who also ordered / people with a cart add ----
+  // The expected value is worked out here from each person's events of the tile's window (not
+  // with the page's SQL); buyers with no cart add in the window must not count.
+  let cart = null;
+  const cartEnd = Date.now() + 10000;
+  while (Date.now() < cartEnd) {
+    const v = await page.evaluate(() => ({ text: document.querySelector('#tile-cart').textContent, sub: document.querySelector('[data-tile="cart"] .tile-sub').textContent, ...document.querySelector('#tile-cart').dataset }));
+    const win = await page.evaluate(() => ({ ...document.querySelector('#tile-events').dataset })); // today, UTC
+    const w = `ts >= fromUnixTimestamp64Milli(${win.from}) AND ts < fromUnixTimestamp64Milli(${win.to})`;
+    const rows = await q(`SELECT if(anonymous_id != '', anonymous_id, user_id) AS p, event FROM events WHERE ${w} AND event IN ('product_added', 'order_completed') GROUP BY p, event`);
+    const added = new Set(rows.filter((x) => x.event === 'product_added').map((x) => x.p));
+    const bought = new Set(rows.filter((x) => x.event === 'order_completed').map((x) => x.p));
+    const both = [...added].filter((p) => bought.has(p)).length;
+    cart = { shown: v, added: added.size, bought: bought.size, both, boughtWithoutCart: [...bought].filter((p) => !added.has(p)).length, expected: added.size ? ((100 * both) / added.size).toFixed(1) + ' %' : '–' };
+    if (v.text === cart.expected && +v.carts === added.size) break;
+    await sleep(1000);
+  }
+  t.check(cart.added >= 4 && cart.boughtWithoutCart >= 6, `the window has buyers with no cart add (${cart.boughtWithoutCart} of ${cart.bought} buyers; ${cart.added} people with a cart)`, cart);
+  t.eq(cart.shown.text, cart.expected, `Cart conversion shows ${cart.both} of ${cart.added} people with a cart add who also ordered (not buyers / carts = ${((100 * cart.bought) / cart.added).toFixed(1)} %)`);
+  t.eq([+cart.shown.converted, +cart.shown.carts], [cart.both, cart.added], 'the tile\'s counts are the people with both events and the people with a cart add');
+  t.check(+cart.shown.value >= 0 && +cart.shown.value <= 1 && parseFloat(cart.shown.text) <= 100, `Cart conversion is within 0..100 % (${cart.shown.text})`);
+  t.eq(cart.shown.sub, `${cart.both.toLocaleString('en-US')} of ${cart.added.toLocaleString('en-US')} people with a cart bought`, 'the subtitle names both counts');
 
   // ---- hostile strings: shown as text, nothing runs ----
   await page.goto(dash({ p: 'live', r: '1h', fu: HOSTILE.user }));

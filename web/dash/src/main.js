@@ -1,5 +1,4 @@
 // main.js -- the Footfall dashboard: login, navigation, time range, theme; pages in pages/.
-import 'uplot/dist/uPlot.min.css';
 import './style.css';
 import { auth, checkKey, hooks } from './api.js';
 import { h, fill, $ } from './dom.js';

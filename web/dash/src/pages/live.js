@@ -150,9 +150,14 @@ export default function live(root, ctx) {
     // the 5-minute active users come from the same scan (today contains the last 5 minutes,
     // except in the first 5 minutes of a UTC day: then from a query of their own)
     const activeIn = activeFromStream === null && now - 300000 >= t.from ? `, uniqExactIf(${UID}, ts >= fromUnixTimestamp64Milli(${now - 300000})) AS active` : '';
-    const [a, money, act] = await Promise.all([
-      query(`SELECT count() AS events, uniqExact(${UID}) AS users, uniqExactIf(session_id, session_id != '') AS sessions, countIf(event = 'order_completed') AS orders, uniqExactIf(${UID}, event = 'product_added') AS carts, uniqExactIf(${UID}, event = 'order_completed') AS buyers, countIf(event = 'payment_failed') AS failed${activeIn} FROM events WHERE ${where}`, { signal }),
+    // cart conversion: of the people with a cart add today, the share who also completed an
+    // order today (both per person, so always 0..100 %; buyers with no cart add today, e.g. a
+    // cart filled yesterday, do not count). Only the two events' rows are grouped by person.
+    const cartSql = `SELECT count() AS carts, countIf(o > 0) AS converted FROM (SELECT ${UID} AS p, countIf(event = 'order_completed') AS o FROM events WHERE ${between(t.from, t.to)} AND event IN ('product_added', 'order_completed') GROUP BY p HAVING countIf(event = 'product_added') > 0)`;
+    const [a, money, cart, act] = await Promise.all([
+      query(`SELECT count() AS events, uniqExact(${UID}) AS users, uniqExactIf(session_id, session_id != '') AS sessions, countIf(event = 'order_completed') AS orders, countIf(event = 'payment_failed') AS failed${activeIn} FROM events WHERE ${where}`, { signal }),
       query(`SELECT currency, count() AS orders, sum(revenue) AS revenue FROM events WHERE ${between(t.from, t.to)} AND event = 'order_completed' GROUP BY currency ORDER BY orders DESC, currency`, { signal }),
+      query(cartSql, { signal }),
       activeFromStream === null && !activeIn ? query(`SELECT uniqExact(${UID}) AS n FROM events WHERE ${between(now - 300000, now + 1000)} AND ${NOT_DERIVED}`, { signal }) : null,
     ]).catch((e) => {
       firstFigures();
@@ -176,8 +181,9 @@ export default function live(root, ctx) {
       tiles.revenue.set('0.00', 'no orders yet', { value: 0 });
       tiles.aov.set('–', '', {});
     }
-    const carts = num(r.carts), buyers = num(r.buyers), orders = num(r.orders), failed = num(r.failed);
-    tiles.cart.set(carts ? fmtPct(buyers / carts) : '–', `${fmtInt(buyers)} buyers / ${fmtInt(carts)} with a cart`, {});
+    const c = cart.data[0] || {};
+    const carts = num(c.carts) || 0, converted = num(c.converted) || 0, orders = num(r.orders), failed = num(r.failed);
+    tiles.cart.set(carts ? fmtPct(converted / carts) : '–', carts ? `${fmtInt(converted)} of ${fmtInt(carts)} people with a cart bought` : 'no cart adds yet', { value: carts ? converted / carts : '', converted, carts, ...win });
     const attempts = orders + failed;
     tiles.paysucc.set(attempts ? fmtPct(orders / attempts) : '–', `${fmtInt(orders)} of ${fmtInt(attempts)} attempts`, {});
     tiles.payfail.set(attempts ? fmtPct(failed / attempts) : '–', `${fmtInt(failed)} payment_failed`, { value: attempts ? failed / attempts : '' });
