@@ -120,6 +120,10 @@ def main():
             time.sleep(max(0, a.probe_ms / 1000 - (time.monotonic() - t0)))
         out = load.communicate(timeout=a.duration + 60)[0].decode().strip().splitlines()
         res = json.loads(out[-1]) if out else {}
+        with urllib.request.urlopen(base + "/metrics", timeout=10) as r:
+            met = dict(re.findall(r"^(footfall_store_seal\w*|footfall_store_seals_total|"
+                                  r"footfall_store_sealed_rows_total|footfall_store_merges_total) "
+                                  r"(\S+)$", r.read().decode(), re.M))
     finally:
         srv.send_signal(signal.SIGTERM)
         srv.wait(60)
@@ -130,7 +134,14 @@ def main():
                       "probe_503s": refused, "load_errors": refused_load,
                       "visible_p50_s": round(pct(delays, 0.5), 3),
                       "visible_p99_s": round(pct(delays, 0.99), 3),
-                      "visible_max_s": round(max(delays), 3) if delays else None}))
+                      "visible_max_s": round(max(delays), 3) if delays else None,
+                      "seals": met.get("footfall_store_seals_total"),
+                      "seal_s_mean": round(float(met.get("footfall_store_seal_seconds_sum", 0)) /
+                                           max(1, float(met.get("footfall_store_seals_total", 0))), 3),
+                      "seal_s_max": met.get("footfall_store_seal_seconds_max"),
+                      "rows_per_seal": round(float(met.get("footfall_store_sealed_rows_total", 0)) /
+                                             max(1, float(met.get("footfall_store_seals_total", 0)))),
+                      "merges": met.get("footfall_store_merges_total")}))
 
 
 if __name__ == "__main__":

@@ -513,6 +513,7 @@ static int64_t backoff_ms(ff_alerts *a, int attempts)
 static void *deliver_main(void *arg)
 {
     ff_alerts *a = arg;
+    pthread_setname_np(pthread_self(), "ff-webhooks"); /* names show in top -H and perf */
     pthread_mutex_lock(&a->mu);
     for (;;) {
         if (a->stop)

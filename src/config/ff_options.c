@@ -80,7 +80,7 @@ static const opt table[] = {
      "A request body must arrive completely within this."},
     {"rate-limit", T_U64, OFF(rate_limit), 0, "0", 0, 1e9, NULL, SRV | FF_CMD_CONFIG,
      "Ingest requests per second per client IP (429 + Retry-After beyond); 0 = no limit."},
-    {"ingest-max-lag", T_U64, OFF(ingest_max_lag), 0, "50000", 0, 1e9, NULL, SRV | FF_CMD_CONFIG,
+    {"ingest-max-lag", T_U64, OFF(ingest_max_lag), 0, "10000", 0, 1e9, NULL, SRV | FF_CMD_CONFIG,
      "Answer ingest with 503 + Retry-After while the columnar store has more than this many "
      "logged events left to read, so accepted events stay queryable within about a second "
      "(back-pressure); 0 = never."},
@@ -94,7 +94,7 @@ static const opt table[] = {
      "Most event ids remembered for dedupe (oldest forgotten first)."},
     {"store-keep-days", T_U64, OFF(store_keep_days), 0, "0", 0, 100000, NULL, SRV | FF_CMD_CONFIG,
      "Drop whole days of the columnar store older than this; 0 keeps everything."},
-    {"store-seal-ms", T_U64, OFF(store_seal_ms), 0, "1000", 10, 60000, NULL, SRV | FF_CMD_CONFIG,
+    {"store-seal-ms", T_U64, OFF(store_seal_ms), 0, "250", 10, 60000, NULL, SRV | FF_CMD_CONFIG,
      "Events consumed from the log are sealed into a queryable part this often."},
     {"store-merge-fanin", T_U64, OFF(store_merge_fanin), 0, "8", 2, 64, NULL, SRV | FF_CMD_CONFIG,
      "Merge a day's parts of one level once there are more than this."},

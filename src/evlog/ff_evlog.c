@@ -599,6 +599,7 @@ static ff_rc sync_to(ff_evlog *log, uint64_t want)
 static void *sync_thread_main(void *arg)
 {
     ff_evlog *log = arg;
+    pthread_setname_np(pthread_self(), "ff-log-sync"); /* names show in top -H and perf */
     uint32_t ms = log->opts.sync_interval_ms;
     for (;;) {
         pthread_mutex_lock(&log->sync_mu);

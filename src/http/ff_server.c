@@ -438,9 +438,16 @@ static enum MHD_Result handle_metrics(ff_server *s, struct MHD_Connection *c)
         "# TYPE footfall_store_duplicates_total counter\n"
         "footfall_store_duplicates_total %" PRIu64 "\n"
         "# TYPE footfall_store_seals_total counter\nfootfall_store_seals_total %" PRIu64 "\n"
+        "# HELP footfall_store_seal_seconds Time spent sealing parts (sum) and the longest seal.\n"
+        "# TYPE footfall_store_seal_seconds_sum counter\nfootfall_store_seal_seconds_sum %.3f\n"
+        "# TYPE footfall_store_seal_seconds_max gauge\nfootfall_store_seal_seconds_max %.3f\n"
+        "# TYPE footfall_store_sealed_rows_total counter\nfootfall_store_sealed_rows_total %" PRIu64
+        "\n"
         "# TYPE footfall_store_merges_total counter\nfootfall_store_merges_total %" PRIu64 "\n"
         "# TYPE footfall_store_failed gauge\nfootfall_store_failed %d\n",
-        ss.rows, ss.parts, ss.bytes, ss.lag, ss.duplicates, ss.seals, ss.merges, ss.failed ? 1 : 0);
+        ss.rows, ss.parts, ss.bytes, ss.lag, ss.duplicates, ss.seals,
+        (double)ss.seal_ns_total / 1e9, (double)ss.seal_ns_max / 1e9, ss.sealed_rows, ss.merges,
+        ss.failed ? 1 : 0);
     enum MHD_Result r = respond(s, c, 200, "text/plain; version=0.0.4; charset=utf-8",
                                 b.data ? b.data : "", b.len, NULL, false);
     ff_buf_fini(&b);

@@ -884,6 +884,7 @@ static ff_rc seal(ff_store *s, ff_err *err)
     part_ent *made[FF_STORE_MAX_BATCH_DAYS];
     size_t n_made = 0;
     ff_rc rc = FF_OK;
+    uint64_t t0 = ff_clock_mono_ns();
     for (size_t i = 0; i < s->n_batch_days && !rc; i++) {
         day_batch *b = &s->batch[i];
         char ddir[PATH_MAX_BYTES], name[64], path[PATH_MAX_BYTES + 64];
@@ -908,6 +909,11 @@ static ff_rc seal(ff_store *s, ff_err *err)
             for (size_t i = 0; i < n_made; i++)
                 s->live[s->n_live++] = made[i];
             s->st.seals++;
+            uint64_t dt = ff_clock_mono_ns() - t0;
+            s->st.seal_ns_total += dt;
+            if (dt > s->st.seal_ns_max)
+                s->st.seal_ns_max = dt;
+            s->st.sealed_rows += s->batch_rows;
         }
         s->merge_kicks++;
         pthread_cond_signal(&s->merge_cv);
@@ -1326,6 +1332,7 @@ ff_rc ff_store_merge_all(ff_store *s, ff_err *err)
 static void *consumer_main(void *arg)
 {
     ff_store *s = arg;
+    pthread_setname_np(pthread_self(), "ff-store"); /* names show in top -H and perf */
     ff_rc rc = FF_OK;
     while (!rc && !atomic_load(&s->stop)) {
         uint64_t n;
@@ -1355,6 +1362,7 @@ static void *consumer_main(void *arg)
 static void *merge_main(void *arg)
 {
     ff_store *s = arg;
+    pthread_setname_np(pthread_self(), "ff-merge");
     ff_err err;
     pthread_mutex_lock(&s->mu);
     while (!atomic_load(&s->stop) && !atomic_load(&s->failed)) {

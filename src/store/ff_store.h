@@ -164,6 +164,9 @@ typedef struct ff_store_stats {
     uint64_t dedupe_evicted;  /* ids evicted early because the set was full */
     uint64_t dedupe_ids;      /* ids currently in the dedupe set */
     uint64_t seals;
+    uint64_t seal_ns_total; /* time spent sealing (write, fsync, publish) since open */
+    uint64_t seal_ns_max;
+    uint64_t sealed_rows;
     uint64_t merges;
     uint64_t merged_rows;     /* rows rewritten by merges (write amplification) */
     uint64_t cleaned_at_open; /* temp files and leftover parts deleted at open */

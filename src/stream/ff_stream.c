@@ -868,6 +868,7 @@ void ff_stream_close(ff_stream *s)
 static void *thread_main(void *arg)
 {
     ff_stream *s = arg;
+    pthread_setname_np(pthread_self(), "ff-stream"); /* names show in top -H and perf */
     uint64_t tick_ns = (uint64_t)s->o.tick_ms * 1000000ull;
     uint64_t ckpt_ns = (uint64_t)s->o.checkpoint_ms * 1000000ull;
     uint64_t now = ff_clock_mono_ns();
