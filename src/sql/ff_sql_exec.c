@@ -3979,7 +3979,7 @@ static bool batch(q *Q, plan *P, gtab *G, rowset *R, rctx *rc, uint32_t n, uint3
             case AF_SUM_IF:
                 if (!rc->vec[d->cond->vslot][row])
                     break;
-                /* fall through */
+                __attribute__((fallthrough));
             case AF_SUM:
                 st->has = true;
                 st->i = (int64_t)((uint64_t)st->i + (uint64_t)rc->vec[d->args[0]->vslot][row]);
