@@ -1379,7 +1379,11 @@ typedef struct plan {
     uint8_t *alias_busy;
     uint32_t n_prune;
     prune prunes[32];
-    bool where_fast;
+    bool where_fast; /* the WHERE's conjuncts fast[] (and where_rest) replace P->where */
+    /* Conjuncts of the WHERE that are not simple predicates (x IN (SELECT ...), expressions):
+     * with some fast ones, evaluated row by row only on the rows the fast filter kept. */
+    const ex *where_rest[16];
+    uint32_t n_rest;
     uint32_t n_fast;
     ff_colset fast_cols; /* the columns the fast predicates read */
     prune fast[16];
@@ -3112,6 +3116,36 @@ static bool add_fast(q *Q, plan *P, const ex *e)
     return simple_pred(Q, e, &P->fast[P->n_fast++], true);
 }
 
+/* add_fast for each conjunct of the WHERE on its own: those that are not simple go to
+ * where_rest. True when at least one conjunct is fast (then the fast filter runs first and
+ * where_rest only on the rows it keeps) and the rest fit. */
+static bool add_fast_parts(q *Q, plan *P, const ex *e)
+{
+    const ex *const *parts = &e;
+    uint32_t n = 1;
+    if (e->k == X_CALL && e->fn == FF_SQL_FN_AND) {
+        parts = (const ex *const *)e->a;
+        n = e->n;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t before = P->n_fast;
+        if (add_fast(Q, P, parts[i]))
+            continue;
+        P->n_fast = before; /* a partly added OR group or AND is dropped whole */
+        if (P->n_rest == sizeof P->where_rest / sizeof P->where_rest[0]) {
+            P->n_fast = 0;
+            P->n_rest = 0;
+            return false;
+        }
+        P->where_rest[P->n_rest++] = parts[i];
+    }
+    if (P->n_fast == 0) {
+        P->n_rest = 0;
+        return false;
+    }
+    return true;
+}
+
 static bool match_i64(const prune *f, int64_t x)
 {
     switch (f->fn) {
@@ -3131,6 +3165,34 @@ static bool match_i64(const prune *f, int64_t x)
         for (uint32_t k = 0; k < f->n; k++)
             if (x == f->v[k].v.i)
                 return true;
+        return false;
+    }
+}
+
+/* A comparison of an int64 with a constant as the range [lo, hi] it accepts (false for !=
+ * and IN, and for an empty range). */
+static bool i64_range(const prune *f, int64_t *lo, int64_t *hi)
+{
+    int64_t c = f->v[0].v.i;
+    *lo = INT64_MIN;
+    *hi = INT64_MAX;
+    switch (f->fn) {
+    case FF_SQL_FN_EQUALS:
+        *lo = *hi = c;
+        return true;
+    case FF_SQL_FN_LESS:
+        *hi = c - 1;
+        return c != INT64_MIN;
+    case FF_SQL_FN_LESS_OR_EQUALS:
+        *hi = c;
+        return true;
+    case FF_SQL_FN_GREATER:
+        *lo = c + 1;
+        return c != INT64_MAX;
+    case FF_SQL_FN_GREATER_OR_EQUALS:
+        *lo = c;
+        return true;
+    default:
         return false;
     }
 }
@@ -3224,7 +3286,16 @@ static uint32_t fast_filter(q *Q, const plan *P, const ff_block *b, uint32_t n, 
                 sel[i] = i;
             all = false;
         }
-        if (v->kind == FF_VEC_I64) {
+        int64_t lo, hi;
+        if (v->kind == FF_VEC_I64 && !v->n_null && i64_range(f, &lo, &hi)) {
+            /* a comparison with a constant as lo <= x <= hi, unsigned: one compare a row */
+            uint64_t span = (uint64_t)hi - (uint64_t)lo;
+            for (uint32_t j = 0; j < m; j++) {
+                uint32_t r = sel[j];
+                sel[k] = r;
+                k += (uint64_t)v->i64[r] - (uint64_t)lo <= span;
+            }
+        } else if (v->kind == FF_VEC_I64) {
             for (uint32_t j = 0; j < m; j++) {
                 uint32_t r = sel[j];
                 if (!ff_colvec_is_null(v, r) && match_i64(f, v->i64[r]))
@@ -3414,6 +3485,8 @@ static void plan_vectors(plan *P)
         return;
     if (P->where && !P->where_fast)
         vec_mark(P, P->where);
+    for (uint32_t i = 0; i < P->n_rest; i++)
+        vec_mark(P, (ex *)P->where_rest[i]);
     for (uint32_t i = 0; i < P->n_keys; i++)
         vec_mark(P, P->keys[i]);
     for (uint32_t a = 0; a < P->n_aggs; a++) {
@@ -3876,7 +3949,8 @@ static bool batch(q *Q, plan *P, gtab *G, rowset *R, rctx *rc, uint32_t n, uint3
                   const ff_sql_value *src_rows, uint32_t src_cols)
 {
     uint32_t n_sel = 0;
-    if (P->n_vecs && rc->blk) {
+    bool fast = P->where_fast && rc->blk;
+    if (P->n_vecs && rc->blk && !fast) { /* the interpreted WHERE reads them too */
         rc->vec = block_vectors(Q, P, rc->blk, n);
         if (!rc->vec)
             return false;
@@ -3895,6 +3969,28 @@ static bool batch(q *Q, plan *P, gtab *G, rowset *R, rctx *rc, uint32_t n, uint3
                 continue;
         }
         sel[n_sel++] = i;
+    }
+    if (P->n_rest && P->where_fast && rc->blk) { /* the rest of the WHERE, on the kept rows */
+        uint32_t k = 0;
+        for (uint32_t j = 0; j < n_sel; j++) {
+            rc->row = sel[j];
+            bool pass = true;
+            for (uint32_t r = 0; pass && r < P->n_rest; r++) {
+                ff_sql_value w = ev(Q, P->where_rest[r], rc);
+                pass = truthy(&w);
+            }
+            if (pass)
+                sel[k++] = sel[j];
+        }
+        n_sel = k;
+    }
+    /* After a fast filter: block vectors only when enough rows are left to pay for computing
+     * them over the whole block (and none for an empty selection); without them X_VEC
+     * expressions are evaluated per row, to the same values. */
+    if (P->n_vecs && fast && n_sel >= n / 8 && n_sel) {
+        rc->vec = block_vectors(Q, P, rc->blk, n);
+        if (!rc->vec)
+            return false;
     }
     /* GROUP BY one dictionary-encoded column: map codes to groups once per block. */
     const ff_colvec *kv = NULL;
@@ -4626,7 +4722,7 @@ static ff_rc run_select(q *Q, const ff_sql_select *s, rowset *out)
         return Q->rc;
     if (P->where) {
         add_prune(Q, P, P->where);
-        P->where_fast = !P->src && add_fast(Q, P, P->where);
+        P->where_fast = !P->src && add_fast_parts(Q, P, P->where);
         for (uint32_t i = 0; P->where_fast && i < P->n_fast; i++)
             P->fast_cols |= FF_COLSET(P->fast[i].col);
     }
