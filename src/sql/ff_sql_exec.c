@@ -3902,7 +3902,8 @@ static int cmp_rows(const void *a, const void *b, void *arg)
 
 /* Top-N: keep the P->topn best rows of R (in their original order, so that ties still go to
  * the earlier row, as the final sort's tie-break does) and set P->bound to the worst kept
- * row's order keys. Called when R holds about twice topn rows. */
+ * row's order keys. Called when R holds 1.5 topn rows (+ 64): often enough that the bound
+ * tightens while the scan goes on (rows and blocks that cannot reach it are skipped). */
 static void topn_prune(q *Q, plan *P, rowset *R)
 {
     uint64_t n = R->n_rows, keep = P->topn;
@@ -4026,7 +4027,7 @@ static bool batch(q *Q, plan *P, gtab *G, rowset *R, rctx *rc, uint32_t n, uint3
                 if (P->bound && !topn_admits(Q, P, rc))
                     continue;
                 emit(Q, P, R, rc);
-                if (R->n_rows >= 2 * P->topn + 1024)
+                if (R->n_rows >= P->topn + P->topn / 2 + 64)
                     topn_prune(Q, P, R);
                 continue;
             }
