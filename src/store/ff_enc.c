@@ -986,8 +986,20 @@ static void *aalloc(ff_arena *a, size_t n, ff_rc *rc)
 
 /* Selected rows of a PLAIN or FOR stream of m non-NULL values; nulls (or NULL) is the block's
  * NULL bitmap: row r holds value r - (NULLs before r). False: bytes do not match. */
+/* Word w (64 rows) of a NULL bitmap of nb bytes; the bytes past nb read as 0. */
+static inline uint64_t null_word(const uint8_t *nulls, size_t nb, uint32_t w)
+{
+    size_t at = (size_t)w * 8;
+    if (at + 8 <= nb)
+        return ld64(nulls + at);
+    uint64_t x = 0;
+    for (size_t k = 0; at + k < nb; k++)
+        x |= (uint64_t)nulls[at + k] << (8 * k);
+    return x;
+}
+
 static bool num_sel(ff_enc e, const uint8_t *p, size_t len, uint32_t m, const uint8_t *nulls,
-                    const uint32_t *sel, uint32_t n_sel, int64_t *v, const char **why)
+                    uint32_t n, const uint32_t *sel, uint32_t n_sel, int64_t *v, const char **why)
 {
     uint64_t base = 0, mult = 1;
     unsigned w = 64;
@@ -1013,22 +1025,22 @@ static bool num_sel(ff_enc e, const uint8_t *p, size_t len, uint32_t m, const ui
         vals = p + FOR_HDR;
         nb = len - FOR_HDR;
     }
-    uint32_t nn = 0, at = 0; /* NULLs in rows [0, at) */
+    /* NULLs before row r: the popcounts of the bitmap's whole 64-row words before r's (kept
+     * as sel ascends) plus those of r's word below r */
+    size_t nbytes = ((size_t)n + 7) / 8;
+    uint32_t nn = 0, words_nn = 0, wi = 0; /* words_nn: NULLs in words [0, wi) */
     for (uint32_t k = 0; k < n_sel; k++) {
         uint32_t r = sel[k];
         if (nulls) {
-            for (; at < r && (at & 7); at++)
-                nn += (nulls[at >> 3] >> (at & 7)) & 1;
-            for (; at + 64 <= r; at += 64) /* whole words of the bitmap, then bytes, bits */
-                nn += (uint32_t)swar_popcount(ld64(nulls + (at >> 3)));
-            for (; at + 8 <= r; at += 8)
-                nn += (uint32_t)swar_popcount(nulls[at >> 3]);
-            for (; at < r; at++)
-                nn += (nulls[at >> 3] >> (at & 7)) & 1;
-            if ((nulls[r >> 3] >> (r & 7)) & 1) {
+            uint32_t rw = r >> 6;
+            for (; wi < rw; wi++)
+                words_nn += (uint32_t)swar_popcount(null_word(nulls, nbytes, wi));
+            uint64_t cur = null_word(nulls, nbytes, rw);
+            if ((cur >> (r & 63)) & 1) {
                 v[r] = 0;
                 continue;
             }
+            nn = words_nn + (uint32_t)swar_popcount(cur & ((1ULL << (r & 63)) - 1));
         }
         uint32_t i = r - nn;
         if (i >= m) {
@@ -1101,7 +1113,7 @@ static ff_rc decode_num(const ff_chunk_desc *d, const uint8_t *raw, size_t len, 
     out->n_null = d->n_null;
     if (sel && (d->enc == FF_ENC_I64_PLAIN || d->enc == FF_ENC_I64_FOR)) {
         memset(v, 0, (size_t)n * sizeof *v);
-        return num_sel(d->enc, raw, len, m, nulls, sel, n_sel, v, why) ? FF_OK : FF_ECORRUPT;
+        return num_sel(d->enc, raw, len, m, nulls, n, sel, n_sel, v, why) ? FF_OK : FF_ECORRUPT;
     }
     if (!nulls)
         return ff_enc_i64_get(d->enc, raw, len, m, v, why);
