@@ -1533,10 +1533,12 @@ void ff_store_stats_get(ff_store *s, ff_store_stats *out)
         out->parts++;
     }
     pthread_mutex_unlock(&s->mu);
-    /* Consumer-owned fields: read racily when the thread runs (monitoring only). */
+    /* Consumer-owned fields: read racily when the thread runs (monitoring only); the read
+     * offset as the consumer publishes it for ff_store_backlog. */
     out->resume_offset = s->sealed;
-    out->consumed_offset = s->next_read;
-    out->lag = ls.durable_offset > s->next_read ? ls.durable_offset - s->next_read : 0;
+    out->consumed_offset = atomic_load_explicit(&s->read_pub, memory_order_relaxed);
+    out->lag =
+        ls.durable_offset > out->consumed_offset ? ls.durable_offset - out->consumed_offset : 0;
     out->dedupe_ids = s->dd.n;
     out->dedupe_evicted = s->dd.evicted;
     out->failed = atomic_load(&s->failed);
