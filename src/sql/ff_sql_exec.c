@@ -1382,7 +1382,7 @@ typedef struct plan {
     bool where_fast; /* the WHERE's conjuncts fast[] (and where_rest) replace P->where */
     /* Conjuncts of the WHERE that are not simple predicates (x IN (SELECT ...), expressions):
      * with some fast ones, evaluated row by row only on the rows the fast filter kept. */
-    const ex *where_rest[16];
+    ex *where_rest[16];
     uint32_t n_rest;
     uint32_t n_fast;
     ff_colset fast_cols; /* the columns the fast predicates read */
@@ -3119,12 +3119,12 @@ static bool add_fast(q *Q, plan *P, const ex *e)
 /* add_fast for each conjunct of the WHERE on its own: those that are not simple go to
  * where_rest. True when at least one conjunct is fast (then the fast filter runs first and
  * where_rest only on the rows it keeps) and the rest fit. */
-static bool add_fast_parts(q *Q, plan *P, const ex *e)
+static bool add_fast_parts(q *Q, plan *P, ex *e)
 {
-    const ex *const *parts = &e;
+    ex *const *parts = &e;
     uint32_t n = 1;
     if (e->k == X_CALL && e->fn == FF_SQL_FN_AND) {
-        parts = (const ex *const *)e->a;
+        parts = e->a;
         n = e->n;
     }
     for (uint32_t i = 0; i < n; i++) {
@@ -3486,7 +3486,7 @@ static void plan_vectors(plan *P)
     if (P->where && !P->where_fast)
         vec_mark(P, P->where);
     for (uint32_t i = 0; i < P->n_rest; i++)
-        vec_mark(P, (ex *)P->where_rest[i]);
+        vec_mark(P, P->where_rest[i]);
     for (uint32_t i = 0; i < P->n_keys; i++)
         vec_mark(P, P->keys[i]);
     for (uint32_t a = 0; a < P->n_aggs; a++) {

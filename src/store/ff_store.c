@@ -1520,9 +1520,6 @@ void ff_store_snapshot_release(ff_store *s, ff_table_snapshot *snap)
 
 void ff_store_stats_get(ff_store *s, ff_store_stats *out)
 {
-    ff_evlog_stats ls = {0};
-    if (s->log)
-        ff_evlog_stats_get(s->log, &ls);
     pthread_mutex_lock(&s->mu);
     *out = s->st;
     out->rows = out->parts = out->bytes = 0;
@@ -1537,8 +1534,7 @@ void ff_store_stats_get(ff_store *s, ff_store_stats *out)
      * offset as the consumer publishes it for ff_store_backlog. */
     out->resume_offset = s->sealed;
     out->consumed_offset = atomic_load_explicit(&s->read_pub, memory_order_relaxed);
-    out->lag =
-        ls.durable_offset > out->consumed_offset ? ls.durable_offset - out->consumed_offset : 0;
+    out->lag = ff_store_backlog(s);
     out->dedupe_ids = s->dd.n;
     out->dedupe_evicted = s->dd.evicted;
     out->failed = atomic_load(&s->failed);
