@@ -1387,6 +1387,13 @@ typedef struct plan {
     uint32_t n_fast;
     ff_colset fast_cols; /* the columns the fast predicates read */
     prune fast[16];
+    /* A fast `col = 'x'` / `col IN (...)` on a string column, outside OR groups: on blocks
+     * whose chunk of col has postings (ff_part_match), its rows come from the postings and
+     * col is not decoded at all when nothing else reads it (match_only). -1: none. */
+    int match;
+    bool match_only;
+    ff_str *match_vals;
+    uint16_t col_refs[FF_COL_COUNT]; /* X_COL references bound, per column */
     /* Block-at-a-time parts (plan_vectors): expressions computed per block into int64
      * vectors, and the grouping fast paths. */
     ex *vecs[32];
@@ -2000,6 +2007,7 @@ static ex *bind_column(q *Q, plan *P, const ff_sql_node *n, int mode)
                 e->idx = c;
                 e->ty = col_sty(c);
                 P->cols |= FF_COLSET(c);
+                P->col_refs[c]++;
             }
             return e;
         }
@@ -3238,11 +3246,13 @@ static bool fast_or_rows(q *Q, const prune *f, const ff_colvec *v, const uint32_
 
 /* Vectorised WHERE: narrow the selection vector predicate by predicate. DICT columns are
  * matched once per dictionary entry, then by code. */
-static uint32_t fast_filter(q *Q, const plan *P, const ff_block *b, uint32_t n, uint32_t *sel)
+/* The fast predicates but skip on the rows sel[0..m) (all: every row, sel not filled yet). */
+static uint32_t fast_filter_from(q *Q, const plan *P, const ff_block *b, uint32_t n, uint32_t *sel,
+                                 uint32_t m, bool all, int skip)
 {
-    uint32_t m = n;
-    bool all = true; /* sel is still every row: the first predicate reads rows directly */
     for (uint32_t p = 0; p < P->n_fast && m; p++) {
+        if ((int)p == skip)
+            continue;
         const prune *f = &P->fast[p];
         const ff_colvec *v = &b->col[f->col];
         uint32_t k = 0;
@@ -3320,6 +3330,35 @@ static uint32_t fast_filter(q *Q, const plan *P, const ff_block *b, uint32_t n, 
     for (uint32_t i = 0; all && i < m; i++) /* no predicate ran */
         sel[i] = i;
     return m;
+}
+
+static uint32_t fast_filter(q *Q, const plan *P, const ff_block *b, uint32_t n, uint32_t *sel)
+{
+    return fast_filter_from(Q, P, b, n, sel, n, true, -1);
+}
+
+/* Chooses P->match (see plan). */
+static void plan_match(q *Q, plan *P)
+{
+    P->match = -1;
+    if (!P->where_fast || P->src)
+        return;
+    for (uint32_t i = 0; i < P->n_fast; i++) {
+        const prune *f = &P->fast[i];
+        bool in_or = f->or_next || (i > 0 && P->fast[i - 1].or_next);
+        if (in_or || (f->fn != FF_SQL_FN_EQUALS && f->fn != FF_SQL_FN_IN) ||
+            !ff_type_is_str(ff_schema_col((ff_col)f->col)->type))
+            continue;
+        ff_str *v = qalloc(Q, Q->a, sizeof *v * (f->n ? f->n : 1));
+        if (!v)
+            return;
+        for (uint32_t k = 0; k < f->n; k++)
+            v[k] = (ff_str){f->v[k].v.s, f->v[k].len};
+        P->match = (int)i;
+        P->match_vals = v;
+        P->match_only = P->col_refs[f->col] == 1; /* this predicate's reference alone */
+        return;
+    }
 }
 
 static bool block_may_match(const plan *P, const ff_part *part, uint32_t b)
@@ -4178,8 +4217,42 @@ static bool scan_block(q *Q, plan *P, gtab *G, rowset *R, uint32_t *sel, size_t 
         ff_colset first = cols;
         if (P->where_fast && (cols & ~P->fast_cols))
             first = P->fast_cols;
-        ff_rc prc = ff_part_read(part, Q->pctx, b, first, Q->tmp, &blk, &perr);
-        if (prc == FF_OK && first != cols) {
+        ff_rc prc;
+        if (P->match >= 0 && ff_part_can_match(part, b, (ff_col)P->fast[P->match].col)) {
+            /* the rows of the matched values straight from the postings; the other fast
+             * predicates then run on those rows only */
+            const prune *f = &P->fast[P->match];
+            if (P->match_only)
+                cols &= ~FF_COLSET(f->col);
+            first = P->fast_cols & cols;
+            uint32_t m = 0;
+            prc = ff_part_read(part, Q->pctx, b, 0, Q->tmp, &blk, &perr);
+            if (prc == FF_OK)
+                prc = ff_part_match(part, Q->pctx, b, (ff_col)f->col, P->match_vals, f->n, Q->tmp,
+                                    sel, &m, &perr);
+            if (prc == FF_OK && m && first)
+                prc = ff_part_read_sel(part, Q->pctx, b, first, m < nr / 4 ? sel : NULL,
+                                       m < nr / 4 ? m : 0, Q->tmp, &blk, &perr);
+            if (prc == FF_OK) {
+                rc.presel = true;
+                rc.n_presel = m ? fast_filter_from(Q, P, &blk, nr, sel, m, false, P->match) : 0;
+                if (Q->rc != FF_OK)
+                    return false;
+                if (P->bound && P->topn_col >= 0 && (first & FF_COLSET(P->topn_col)))
+                    rc.n_presel = topn_presel(P, &blk.col[P->topn_col], sel, rc.n_presel);
+                if (rc.n_presel == 0) {
+                    Q->blocks_read++;
+                    Q->rows_read += nr;
+                    return true;
+                }
+                bool few = rc.n_presel < nr / 4;
+                prc = ff_part_read_sel(part, Q->pctx, b, cols, few ? sel : NULL,
+                                       few ? rc.n_presel : 0, Q->tmp, &blk, &perr);
+            }
+        } else {
+            prc = ff_part_read(part, Q->pctx, b, first, Q->tmp, &blk, &perr);
+        }
+        if (prc == FF_OK && first != cols && !rc.presel) {
             rc.presel = true;
             rc.n_presel = fast_filter(Q, P, &blk, nr, sel);
             if (Q->rc != FF_OK)
@@ -4727,6 +4800,7 @@ static ff_rc run_select(q *Q, const ff_sql_select *s, rowset *out)
         for (uint32_t i = 0; P->where_fast && i < P->n_fast; i++)
             P->fast_cols |= FF_COLSET(P->fast[i].col);
     }
+    P->match = -1; /* plan_match, once every column reference is bound */
     if (P->agg) {
         if (s->n_group_by > 64)
             return fail(Q, FF_EBADINPUT, "not_supported", s->pos, "at most 64 GROUP BY keys");
@@ -4757,8 +4831,10 @@ static ff_rc run_select(q *Q, const ff_sql_select *s, rowset *out)
                 e->idx = (int)c;
                 e->ty = P->src ? P->src->types[c] : col_sty((int)c);
                 P->names[k] = P->src ? P->src->names[c] : ff_schema_col((ff_col)c)->name;
-                if (!P->src)
+                if (!P->src) {
                     P->cols |= FF_COLSET(c);
+                    P->col_refs[c]++;
+                }
                 P->items[k++] = e;
             }
             continue;
@@ -4780,6 +4856,7 @@ static ff_rc run_select(q *Q, const ff_sql_select *s, rowset *out)
     }
     if (Q->rc != FF_OK)
         return Q->rc;
+    plan_match(Q, P);
     plan_vectors(P);
     plan_topn(P);
     /* run */

@@ -61,6 +61,8 @@ const char *ff_enc_name(ff_enc e)
         return "str_dict";
     case FF_ENC_STR_UUID:
         return "str_uuid";
+    case FF_ENC_STR_POSTINGS:
+        return "str_postings";
     }
     return "?";
 }
@@ -68,7 +70,8 @@ const char *ff_enc_name(ff_enc e)
 bool ff_enc_valid_for(ff_enc e, ff_type t, bool nullable)
 {
     if (ff_type_is_str(t))
-        return e == FF_ENC_STR_PLAIN || e == FF_ENC_STR_DICT || e == FF_ENC_STR_UUID;
+        return e == FF_ENC_STR_PLAIN || e == FF_ENC_STR_DICT || e == FF_ENC_STR_UUID ||
+               e == FF_ENC_STR_POSTINGS;
     if (t < FF_TYPE_TIME_MS || t > FF_TYPE_UINT64)
         return false;
     if (e == FF_ENC_ALLNULL)
@@ -599,6 +602,120 @@ static void uuid_format(const uint8_t *b, char *out)
     }
 }
 
+/* ---- Elias-Fano row lists (STR_POSTINGS) ------------------------------------------------- */
+
+/* A list of c ascending rows out of n keeps each row's low l bits bit-packed and its high
+ * part r >> l in unary: bit (r >> l) + i of a bitmap is set for the i-th row. With
+ * l = floor(log2(n / c)) that is at most c * (l + 2) + 8 bits: 2 bits a row above the
+ * information-theoretic size, whatever the gaps. */
+static unsigned ef_low_bits(uint32_t n, uint32_t c)
+{
+    uint32_t q = n / c;
+    return q ? ff_bits_for(q) - 1 : 0;
+}
+
+static size_t ef_high_bytes(uint32_t n, uint32_t c, unsigned l)
+{
+    return ((size_t)c + ((n - 1) >> l) + 7) / 8;
+}
+
+static size_t ef_size(uint32_t n, uint32_t c)
+{
+    unsigned l = ef_low_bits(n, c);
+    return ff_varint_len(c) + 1 + ff_bitpack_bytes(c, l) + ef_high_bytes(n, c, l);
+}
+
+typedef struct eflist {
+    uint32_t c;
+    unsigned l;
+    const uint8_t *low, *high;
+    size_t low_nb, high_nb;
+} eflist;
+
+/* The header of the list at *pp; advances past the whole list. */
+static bool ef_parse(const uint8_t **pp, const uint8_t *end, uint32_t n, eflist *o,
+                     const char **why)
+{
+    uint64_t c;
+    if (!ff_varint_get(pp, end, &c) || *pp >= end) {
+        *why = "postings list header truncated";
+        return false;
+    }
+    if (c == 0 || c > n) {
+        *why = "postings list length out of range";
+        return false;
+    }
+    unsigned l = *(*pp)++;
+    if (l > 31) {
+        *why = "postings low-bit width out of range";
+        return false;
+    }
+    o->c = (uint32_t)c;
+    o->l = l;
+    o->low_nb = ff_bitpack_bytes(o->c, l);
+    o->high_nb = ef_high_bytes(n, o->c, l);
+    if ((size_t)(end - *pp) < o->low_nb + o->high_nb) {
+        *why = "postings list truncated";
+        return false;
+    }
+    o->low = *pp;
+    o->high = *pp + o->low_nb;
+    *pp += o->low_nb + o->high_nb;
+    return true;
+}
+
+/* The list's rows into out[0..c): strictly increasing, < n, exactly c high bits set. */
+static bool ef_rows(const eflist *L, uint32_t n, uint32_t *out, const char **why)
+{
+    uint32_t i = 0;
+    uint64_t prev = 0;
+    size_t words = (L->high_nb + 7) / 8;
+    for (size_t w = 0; w < words; w++) {
+        uint64_t x = ld_upto8(L->high + 8 * w, L->high_nb - 8 * w);
+        while (x) {
+            uint64_t pos = 64 * (uint64_t)w + (unsigned)__builtin_ctzll(x);
+            x &= x - 1;
+            if (i == L->c || pos < i) {
+                *why = "postings list has extra high bits";
+                return false;
+            }
+            uint64_t r = ((pos - i) << L->l) | unpack_one(L->low, L->low_nb, i, L->l);
+            if (r >= n || (i && r <= prev)) {
+                *why = "postings rows out of order or range";
+                return false;
+            }
+            out[i++] = (uint32_t)r;
+            prev = r;
+        }
+    }
+    if (i != L->c) {
+        *why = "postings list has too few rows";
+        return false;
+    }
+    return true;
+}
+
+static size_t ef_put(uint8_t *p, const uint32_t *rows, uint32_t c, uint32_t n)
+{
+    unsigned l = ef_low_bits(n, c);
+    size_t o = ff_varint_put(p, c);
+    p[o++] = (uint8_t)l;
+    if (l) {
+        bitw b = {p + o, 0, 0, 0};
+        for (uint32_t i = 0; i < c; i++)
+            bitw_put(&b, rows[i] & (((uint64_t)1 << l) - 1), l);
+        bitw_flush(&b);
+        o += b.o;
+    }
+    size_t hb = ef_high_bytes(n, c, l);
+    memset(p + o, 0, hb);
+    for (uint32_t i = 0; i < c; i++) {
+        uint64_t bit = (uint64_t)(rows[i] >> l) + i;
+        p[o + bit / 8] |= (uint8_t)(1u << (bit % 8));
+    }
+    return o + hb;
+}
+
 /* ---- chunk context ----------------------------------------------------------------------- */
 
 typedef struct sortent {
@@ -627,6 +744,8 @@ struct ff_enc_ctx {
     uint64_t *uhash; /* their hashes (cap) */
     uint32_t n_uniq;
     uint32_t *row_u; /* per row: unique index (cap) */
+    uint32_t *ucnt;  /* unique index -> rows holding it (cap) */
+    uint32_t *lists; /* STR_POSTINGS: rows grouped by code (cap) */
     uint32_t *rank;  /* unique index -> code (cap) */
     sortent *sorted; /* uniques in code order (cap) */
     bool dict_sorted;
@@ -653,6 +772,8 @@ void ff_enc_ctx_free(ff_enc_ctx *c)
     ff_free(c->uniq);
     ff_free(c->uhash);
     ff_free(c->row_u);
+    ff_free(c->ucnt);
+    ff_free(c->lists);
     ff_free(c->rank);
     ff_free(c->sorted);
     ff_free(c);
@@ -676,6 +797,8 @@ static ff_rc ctx_reserve(ff_enc_ctx *c, uint32_t n)
     GROW(uniq);
     GROW(uhash);
     GROW(row_u);
+    GROW(ucnt);
+    GROW(lists);
     GROW(rank);
     GROW(sorted);
 #undef GROW
@@ -710,6 +833,7 @@ static ff_rc prepare_strings(ff_enc_ctx *c)
         if (i > 0 && s.len == sv[i - 1].len &&
             (s.p == sv[i - 1].p || memcmp(s.p, sv[i - 1].p, s.len) == 0)) {
             c->row_u[i] = c->row_u[i - 1];
+            c->ucnt[c->row_u[i]]++;
             continue;
         }
         uint64_t h = XXH3_64bits(s.p, s.len);
@@ -721,6 +845,7 @@ static ff_rc prepare_strings(ff_enc_ctx *c)
                 u = c->n_uniq++;
                 c->uniq[u] = s;
                 c->uhash[u] = h;
+                c->ucnt[u] = 0;
                 c->slots[j] = u + 1;
                 c->dict_entry_bytes += ff_varint_len(s.len) + s.len;
                 break;
@@ -732,6 +857,7 @@ static ff_rc prepare_strings(ff_enc_ctx *c)
             j = (j + 1) & mask;
         }
         c->row_u[i] = u;
+        c->ucnt[u]++;
     }
     c->dict_sorted = false;
     c->all_uuid = true;
@@ -804,6 +930,12 @@ size_t ff_enc_size(const ff_enc_ctx *c, ff_enc e)
             return c->plain_size;
         if (e == FF_ENC_STR_UUID)
             return c->all_uuid ? (size_t)n * 16 : SIZE_MAX;
+        if (e == FF_ENC_STR_POSTINGS) {
+            size_t sz = ff_varint_len(c->n_uniq) + c->dict_entry_bytes;
+            for (uint32_t u = 0; u < c->n_uniq; u++)
+                sz += ef_size(n, c->ucnt[u]);
+            return sz;
+        }
         unsigned w = ff_bits_for(c->n_uniq - 1);
         return ff_varint_len(c->n_uniq) + c->dict_entry_bytes + 1 + ff_bitpack_bytes(n, w);
     }
@@ -895,7 +1027,7 @@ ff_rc ff_enc_encode(ff_enc_ctx *c, ff_enc e, ff_buf *out, ff_err *err)
         }
         FF_VERIFY(o == size);
         out->len += size;
-    } else if (e == FF_ENC_STR_DICT) {
+    } else if (e == FF_ENC_STR_DICT || e == FF_ENC_STR_POSTINGS) {
         dict_sort(c);
         size_t o = ff_varint_put(p, c->n_uniq);
         for (uint32_t k = 0; k < c->n_uniq; k++)
@@ -904,6 +1036,28 @@ ff_rc ff_enc_encode(ff_enc_ctx *c, ff_enc e, ff_buf *out, ff_err *err)
             if (c->sorted[k].len)
                 memcpy(p + o, c->sorted[k].p, c->sorted[k].len);
             o += c->sorted[k].len;
+        }
+        if (e == FF_ENC_STR_POSTINGS) {
+            /* rows grouped by code (a counting sort), each group one list */
+            uint32_t at = 0;
+            for (uint32_t k = 0; k < c->n_uniq; k++) {
+                uint32_t u = c->sorted[k].idx;
+                c->rank[u] = at; /* rank is rebuilt by dict_sort's next call */
+                at += c->ucnt[u];
+            }
+            for (uint32_t i = 0; i < n; i++)
+                c->lists[c->rank[c->row_u[i]]++] = i;
+            at = 0;
+            for (uint32_t k = 0; k < c->n_uniq; k++) {
+                uint32_t cnt = c->ucnt[c->sorted[k].idx];
+                o += ef_put(p + o, c->lists + at, cnt, n);
+                at += cnt;
+            }
+            c->dict_sorted = false;
+            FF_VERIFY(o == size);
+            out->len += size;
+            out->data[out->len] = '\0';
+            return FF_OK;
         }
         unsigned w = ff_bits_for(c->n_uniq - 1);
         p[o++] = (uint8_t)w;
@@ -1149,6 +1303,51 @@ static ff_rc decode_num(const ff_chunk_desc *d, const uint8_t *raw, size_t len, 
     return FF_OK;
 }
 
+/* The dictionary of a STR_DICT / STR_POSTINGS chunk at *pp (n rows): n_dict, entry offsets,
+ * entry bytes; checks that the entries are sorted and distinct. Advances *pp past it. */
+static ff_rc parse_dict(const uint8_t **pp, const uint8_t *end, uint32_t n, ff_arena *arena,
+                        uint64_t *nd_out, const uint32_t **doff_out, const char **dbytes_out,
+                        const char **why)
+{
+    const uint8_t *p = *pp;
+    size_t len = (size_t)(end - p);
+    ff_rc rc = FF_OK;
+    uint64_t nd;
+    if (!ff_varint_get(&p, end, &nd))
+        CORRUPT("dictionary size varint bad or truncated");
+    if (nd == 0 || nd > n)
+        CORRUPT("dictionary size out of range");
+    uint32_t *doff = aalloc(arena, ((size_t)nd + 1) * sizeof *doff, &rc);
+    if (!doff) {
+        *why = "out of memory";
+        return rc;
+    }
+    uint64_t total = 0;
+    doff[0] = 0;
+    for (uint64_t k = 0; k < nd; k++) {
+        uint64_t l;
+        if (!ff_varint_get(&p, end, &l))
+            CORRUPT("dictionary length varint bad or truncated");
+        total += l;
+        if (l > len || total > len)
+            CORRUPT("dictionary lengths exceed the chunk");
+        doff[k + 1] = (uint32_t)total;
+    }
+    if ((uint64_t)(end - p) < total)
+        CORRUPT("dictionary bytes truncated");
+    const char *dbytes = (const char *)p;
+    p += total;
+    for (uint64_t k = 1; k < nd; k++)
+        if (ff_str_cmp(dbytes + doff[k - 1], doff[k] - doff[k - 1], dbytes + doff[k],
+                       doff[k + 1] - doff[k]) >= 0)
+            CORRUPT("dictionary not sorted or not distinct");
+    *pp = p;
+    *nd_out = nd;
+    *doff_out = doff;
+    *dbytes_out = dbytes;
+    return FF_OK;
+}
+
 static ff_rc decode_str(const ff_chunk_desc *d, const uint8_t *raw, size_t len, ff_arena *arena,
                         const uint32_t *sel, uint32_t n_sel, ff_colvec *out, const char **why)
 {
@@ -1209,37 +1408,47 @@ static ff_rc decode_str(const ff_chunk_desc *d, const uint8_t *raw, size_t len, 
         out->bytes = txt;
         return FF_OK;
     }
-    if (d->enc != FF_ENC_STR_DICT)
+    if (d->enc != FF_ENC_STR_DICT && d->enc != FF_ENC_STR_POSTINGS)
         CORRUPT("not a string encoding");
     uint64_t nd;
-    if (!ff_varint_get(&p, end, &nd))
-        CORRUPT("dictionary size varint bad or truncated");
-    if (nd == 0 || nd > n)
-        CORRUPT("dictionary size out of range");
-    uint32_t *doff = aalloc(arena, ((size_t)nd + 1) * sizeof *doff, &rc);
-    if (!doff) {
-        *why = "out of memory";
+    const uint32_t *doff;
+    const char *dbytes;
+    if ((rc = parse_dict(&p, end, n, arena, &nd, &doff, &dbytes, why)) != FF_OK)
         return rc;
+    if (d->enc == FF_ENC_STR_POSTINGS) {
+        /* every row in exactly one list: the lengths add up to n and no row is set twice */
+        uint32_t *codes = aalloc(arena, (size_t)n * sizeof *codes, &rc);
+        uint32_t *tmp = codes ? aalloc(arena, (size_t)n * sizeof *tmp, &rc) : NULL;
+        if (!tmp) {
+            *why = "out of memory";
+            return rc;
+        }
+        memset(codes, 0xFF, (size_t)n * sizeof *codes);
+        uint64_t total = 0;
+        for (uint64_t k = 0; k < nd; k++) {
+            eflist L;
+            if (!ef_parse(&p, end, n, &L, why) || !ef_rows(&L, n, tmp, why))
+                return FF_ECORRUPT;
+            total += L.c;
+            if (total > n)
+                CORRUPT("postings lists hold more rows than the block");
+            for (uint32_t i = 0; i < L.c; i++) {
+                if (codes[tmp[i]] != UINT32_MAX)
+                    CORRUPT("a row is in two postings lists");
+                codes[tmp[i]] = (uint32_t)k;
+            }
+        }
+        if (total != n || p != end)
+            CORRUPT("postings lists do not cover the block exactly");
+        out->kind = FF_VEC_DICT;
+        out->codes = codes;
+        out->n_dict = (uint32_t)nd;
+        out->dict_off = doff;
+        out->dict_bytes = dbytes;
+        return FF_OK;
     }
-    uint64_t total = 0;
-    doff[0] = 0;
-    for (uint64_t k = 0; k < nd; k++) {
-        uint64_t l;
-        if (!ff_varint_get(&p, end, &l))
-            CORRUPT("dictionary length varint bad or truncated");
-        total += l;
-        if (l > len || total > len)
-            CORRUPT("dictionary lengths exceed the chunk");
-        doff[k + 1] = (uint32_t)total;
-    }
-    if ((uint64_t)(end - p) < total + 1)
+    if (p >= end)
         CORRUPT("dictionary bytes truncated");
-    const char *dbytes = (const char *)p;
-    p += total;
-    for (uint64_t k = 1; k < nd; k++)
-        if (ff_str_cmp(dbytes + doff[k - 1], doff[k] - doff[k - 1], dbytes + doff[k],
-                       doff[k + 1] - doff[k]) >= 0)
-            CORRUPT("dictionary not sorted or not distinct");
     unsigned w = *p++;
     if (w != ff_bits_for(nd - 1))
         CORRUPT("dictionary code width does not match its size");
@@ -1307,5 +1516,95 @@ ff_rc ff_enc_decode_sel(const ff_chunk_desc *d, const uint8_t *raw, size_t raw_l
     }
     out->type = d->type;
     out->n_rows = d->n_rows;
+    return FF_OK;
+}
+
+ff_rc ff_enc_postings_match(const ff_chunk_desc *d, const uint8_t *raw, size_t raw_len,
+                            const ff_str *vals, uint32_t n_vals, ff_arena *arena, uint32_t *rows,
+                            uint32_t *n_out, const char **why)
+{
+    *n_out = 0;
+    if (d->enc != FF_ENC_STR_POSTINGS || !ff_type_is_str(d->type)) {
+        *why = "not a postings chunk";
+        return FF_EINVAL;
+    }
+    uint32_t n = d->n_rows;
+    if (n == 0)
+        CORRUPT("empty chunk");
+    const uint8_t *p = raw, *end = raw + raw_len;
+    uint64_t nd;
+    const uint32_t *doff;
+    const char *dbytes;
+    ff_rc rc = parse_dict(&p, end, n, arena, &nd, &doff, &dbytes, why);
+    if (rc != FF_OK)
+        return rc;
+    /* the wanted codes, by binary search in the sorted dictionary */
+    uint8_t *want = aalloc(arena, (size_t)nd, &rc);
+    if (!want) {
+        *why = "out of memory";
+        return rc;
+    }
+    memset(want, 0, (size_t)nd);
+    uint32_t n_want = 0;
+    for (uint32_t v = 0; v < n_vals; v++) {
+        uint64_t lo = 0, hi = nd;
+        while (lo < hi) {
+            uint64_t mid = (lo + hi) / 2;
+            int c =
+                ff_str_cmp(dbytes + doff[mid], doff[mid + 1] - doff[mid], vals[v].p, vals[v].len);
+            if (c == 0) {
+                n_want += !want[mid];
+                want[mid] = 1;
+                break;
+            }
+            if (c < 0)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+    }
+    /* one list: its rows are the answer; several: mark them in a bitmap, read it in order */
+    uint64_t *bits = NULL;
+    size_t words = ((size_t)n + 63) / 64;
+    if (n_want > 1) {
+        bits = aalloc(arena, words * sizeof *bits, &rc);
+        if (!bits) {
+            *why = "out of memory";
+            return rc;
+        }
+        memset(bits, 0, words * sizeof *bits);
+    }
+    uint64_t total = 0;
+    uint32_t m = 0;
+    for (uint64_t k = 0; k < nd; k++) {
+        eflist L;
+        if (!ef_parse(&p, end, n, &L, why))
+            return FF_ECORRUPT;
+        total += L.c;
+        if (total > n)
+            CORRUPT("postings lists hold more rows than the block");
+        if (!want[k])
+            continue;
+        if (!ef_rows(&L, n, n_want > 1 ? rows : rows + m, why))
+            return FF_ECORRUPT;
+        if (n_want == 1) {
+            m = L.c;
+            continue;
+        }
+        for (uint32_t i = 0; i < L.c; i++) {
+            uint64_t b = (uint64_t)1 << (rows[i] & 63);
+            if (bits[rows[i] >> 6] & b)
+                CORRUPT("a row is in two postings lists");
+            bits[rows[i] >> 6] |= b;
+        }
+    }
+    if (total != n || p != end)
+        CORRUPT("postings lists do not cover the block exactly");
+    if (bits) {
+        for (size_t w = 0; w < words; w++)
+            for (uint64_t x = bits[w]; x; x &= x - 1)
+                rows[m++] = (uint32_t)(64 * w + (unsigned)__builtin_ctzll(x));
+    }
+    *n_out = m;
     return FF_OK;
 }

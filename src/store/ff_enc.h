@@ -27,6 +27,12 @@
  *   STR_UUID   16 planes of n bytes: every value is a canonical lowercase UUID text
  *              (8-4-4-4-12 hex digits), stored as its 16 binary bytes, byte k of value i at
  *              [k * n + i] (so zstd sees UUIDv7's time bytes as runs); decoded back to text.
+ *   STR_POSTINGS the dictionary of STR_DICT (without width and codes), then per entry the
+ *              rows holding it as an Elias-Fano list: varint count c, u8 l, c x l low bits
+ *              bit-packed, then the high bits (bit (r >> l) + i set for the i-th row r) in
+ *              ceil((c + ((n - 1) >> l)) / 8) bytes; l = floor(log2(n / c)). About as small
+ *              as the codes (2 + entropy bits a row), and `col = 'x'` / `col IN (...)` reads
+ *              only those entries' lists (ff_enc_postings_match) instead of every row's code.
  *  Bit packing is LSB-first in a little-endian bit stream: value i occupies bits
  *  [i*w, (i+1)*w) of the byte string, bit b of the stream being bit b%8 of byte b/8.
  *  Varints are LEB128 (7 bits per byte, low group first, high bit = more); decoders reject
@@ -67,6 +73,7 @@ typedef enum ff_enc {
     FF_ENC_STR_PLAIN = 16,
     FF_ENC_STR_DICT = 17,
     FF_ENC_STR_UUID = 18,
+    FF_ENC_STR_POSTINGS = 19, /* part format version 3 */
 } ff_enc;
 
 #define FF_ENC_BIT(e) (1u << (unsigned)(e))
@@ -75,7 +82,8 @@ typedef enum ff_enc {
     (FF_ENC_BIT(FF_ENC_I64_PLAIN) | FF_ENC_BIT(FF_ENC_I64_FOR) |                                   \
      FF_ENC_BIT(FF_ENC_I64_DELTA_VARINT) | FF_ENC_BIT(FF_ENC_I64_DELTA_FOR))
 #define FF_ENC_STR_ALL                                                                             \
-    (FF_ENC_BIT(FF_ENC_STR_PLAIN) | FF_ENC_BIT(FF_ENC_STR_DICT) | FF_ENC_BIT(FF_ENC_STR_UUID))
+    (FF_ENC_BIT(FF_ENC_STR_PLAIN) | FF_ENC_BIT(FF_ENC_STR_DICT) | FF_ENC_BIT(FF_ENC_STR_UUID) |    \
+     FF_ENC_BIT(FF_ENC_STR_POSTINGS))
 
 /* "i64_for" etc.; "?" for an unknown id. */
 const char *ff_enc_name(ff_enc e);
@@ -176,5 +184,13 @@ ff_rc ff_enc_decode(const ff_chunk_desc *d, const uint8_t *raw, size_t raw_len, 
 ff_rc ff_enc_decode_sel(const ff_chunk_desc *d, const uint8_t *raw, size_t raw_len,
                         const uint32_t *sel, uint32_t n_sel, ff_arena *arena, ff_colvec *out,
                         const char **why);
+
+/* The rows (ascending, into rows[] with room for n_rows) of a STR_POSTINGS chunk whose value
+ * is one of vals[0..n_vals); *n_out gets their count. Reads and checks only the lists of those
+ * values (and every list's header). FF_EINVAL when the chunk is not STR_POSTINGS; FF_ECORRUPT
+ * with *why for bad bytes; FF_ELIMIT / FF_ENOMEM from the arena (scratch for n_vals > 1). */
+ff_rc ff_enc_postings_match(const ff_chunk_desc *d, const uint8_t *raw, size_t raw_len,
+                            const ff_str *vals, uint32_t n_vals, ff_arena *arena, uint32_t *rows,
+                            uint32_t *n_out, const char **why);
 
 #endif /* FF_ENC_H */

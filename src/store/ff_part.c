@@ -576,6 +576,23 @@ static ff_rc try_candidate(wenc *e, ff_enc enc, int level, ff_err *err)
     return FF_OK;
 }
 
+static ff_rc try_postings(wenc *e, bool force, ff_err *err)
+{
+    size_t sz = ff_enc_size(e->ec, FF_ENC_STR_POSTINGS);
+    if (sz == SIZE_MAX || e->best < 0 || (!force && sz > e->best_sz + e->best_sz / 4))
+        return FF_OK;
+    int k = e->best == 0 ? 1 : 0;
+    ff_buf_reset(&e->raw[k]);
+    ff_rc rc = ff_enc_encode(e->ec, FF_ENC_STR_POSTINGS, &e->raw[k], err);
+    if (rc)
+        return rc;
+    e->best = k;
+    e->best_sz = sz;
+    e->best_enc = FF_ENC_STR_POSTINGS;
+    e->best_codec = CODEC_NONE;
+    return FF_OK;
+}
+
 /* Pick and produce the stored form of a chunk already given to ff_enc_prepare. */
 static ff_rc encode_chunk(wenc *e, const ff_chunk_in *in, uint32_t allowed, int level, ff_err *err)
 {
@@ -606,6 +623,14 @@ static ff_rc encode_chunk(wenc *e, const ff_chunk_in *in, uint32_t allowed, int 
         if (try_uuid && (rc = try_candidate(e, FF_ENC_STR_UUID, level, err)) != FF_OK)
             return rc;
         if (try_plain && (rc = try_candidate(e, FF_ENC_STR_PLAIN, level, err)) != FF_OK)
+            return rc;
+        /* Postings (a row list per value) let `col = 'x'` read one value's rows instead of
+         * every row's code; on the event column they cost ~1/6 more than LZ4-packed codes
+         * (0.66 vs 0.56 B/row) and cut a selective filter to the rows it keeps. Taken,
+         * uncompressed so a match reads only its lists, when at most 5/4 of the best. */
+        bool force = !(allowed & FF_ENC_BIT(FF_ENC_STR_DICT)); /* a mask without dictionaries */
+        if ((try_dict || force) && (allowed & FF_ENC_BIT(FF_ENC_STR_POSTINGS)) &&
+            (rc = try_postings(e, force, err)) != FF_OK)
             return rc;
         return FF_OK;
     }
@@ -1252,6 +1277,8 @@ static ff_rc parse_footer(ff_part *p, ff_err *err)
                 return BAD(at, "block %u column %s: encoding %u not valid", k, d->name, e->enc);
             if (e->codec > (p->info.version >= 2 ? CODEC_LZ4 : CODEC_ZSTD))
                 return BAD(at, "block %u column %s: unknown codec %u", k, d->name, e->codec);
+            if (e->enc == FF_ENC_STR_POSTINGS && p->info.version < 3)
+                return BAD(at, "block %u column %s: postings need part version 3", k, d->name);
             if (e->stored > FF_PART_MAX_CHUNK_BYTES || e->raw > FF_PART_MAX_CHUNK_BYTES ||
                 (e->codec == CODEC_NONE && e->raw != e->stored))
                 return BAD(at, "block %u column %s: chunk lengths %u/%u", k, d->name, e->stored,
@@ -1452,9 +1479,10 @@ void ff_part_ctx_free(ff_part_ctx *c)
     ff_free(c);
 }
 
-static ff_rc read_chunk(const ff_part *p, ff_part_ctx *ctx, uint32_t block, ff_col col,
-                        bool check_sum, const uint32_t *sel, uint32_t n_sel, ff_arena *arena,
-                        ff_colvec *out, ff_err *err)
+/* The raw (decompressed) bytes of chunk (block, col): the mapping itself when stored
+ * uncompressed, else a copy in the arena. */
+static ff_rc chunk_raw(const ff_part *p, ff_part_ctx *ctx, uint32_t block, ff_col col,
+                       bool check_sum, ff_arena *arena, const uint8_t **raw_out, ff_err *err)
 {
     const ff_col_def *d = ff_schema_col(col);
     const pent *e = &p->dir[(size_t)block * FF_COL_COUNT + (size_t)col];
@@ -1491,6 +1519,20 @@ static ff_rc read_chunk(const ff_part *p, ff_part_ctx *ctx, uint32_t block, ff_c
                        d->name, r, e->raw);
         raw = dst;
     }
+    *raw_out = raw;
+    return FF_OK;
+}
+
+static ff_rc read_chunk(const ff_part *p, ff_part_ctx *ctx, uint32_t block, ff_col col,
+                        bool check_sum, const uint32_t *sel, uint32_t n_sel, ff_arena *arena,
+                        ff_colvec *out, ff_err *err)
+{
+    const ff_col_def *d = ff_schema_col(col);
+    const pent *e = &p->dir[(size_t)block * FF_COL_COUNT + (size_t)col];
+    const uint8_t *raw;
+    ff_rc crc = chunk_raw(p, ctx, block, col, check_sum, arena, &raw, err);
+    if (crc != FF_OK)
+        return crc;
     ff_chunk_desc cd = {d->type, d->nullable, (ff_enc)e->enc, p->brows[block], e->n_null};
     if (ff_type_is_str(d->type))
         cd.n_null = 0; /* for strings the entry counts '' rows, which are not NULL */
@@ -1558,6 +1600,37 @@ ff_rc ff_part_read_sel(const ff_part *p, ff_part_ctx *ctx, uint32_t block, ff_co
         if (add & FF_COLSET(c))
             out->col[c] = got[c];
     out->cols |= add;
+    return FF_OK;
+}
+
+bool ff_part_can_match(const ff_part *p, uint32_t block, ff_col col)
+{
+    if (block >= p->info.n_blocks || (unsigned)col >= FF_COL_COUNT)
+        return false;
+    return p->dir[(size_t)block * FF_COL_COUNT + (size_t)col].enc == FF_ENC_STR_POSTINGS;
+}
+
+ff_rc ff_part_match(const ff_part *p, ff_part_ctx *ctx, uint32_t block, ff_col col,
+                    const ff_str *vals, uint32_t n_vals, ff_arena *arena, uint32_t *rows,
+                    uint32_t *n_out, ff_err *err)
+{
+    *n_out = 0;
+    if (!ff_part_can_match(p, block, col))
+        return FF_ERR_SET(err, FF_EINVAL, "part %s: block %u column %d has no postings", p->name,
+                          block, (int)col);
+    const ff_col_def *d = ff_schema_col(col);
+    const pent *e = &p->dir[(size_t)block * FF_COL_COUNT + (size_t)col];
+    const uint8_t *raw;
+    ff_rc rc = chunk_raw(p, ctx, block, col, !p->skip_sums, arena, &raw, err);
+    if (rc != FF_OK)
+        return rc;
+    ff_chunk_desc cd = {d->type, d->nullable, FF_ENC_STR_POSTINGS, p->brows[block], 0};
+    const char *why = "?";
+    rc = ff_enc_postings_match(&cd, raw, e->raw, vals, n_vals, arena, rows, n_out, &why);
+    if (rc == FF_ECORRUPT)
+        return BAD(e->off, "block %u column %s (str_postings): %s", block, d->name, why);
+    if (rc != FF_OK)
+        return FF_ERR_SET(err, rc, "part %s: block %u column %s: %s", p->name, block, d->name, why);
     return FF_OK;
 }
 

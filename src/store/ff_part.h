@@ -76,7 +76,8 @@
 #include "store/ff_schema.h"
 #include "store/ff_zone.h"
 
-#define FF_PART_VERSION 2 /* written; versions 1 (no LZ4 chunks) and 2 are read */
+/* written; read: 1 (no LZ4 chunks), 2 (LZ4), 3 (STR_POSTINGS chunks) */
+#define FF_PART_VERSION 3
 #define FF_PART_VERSION_MIN 1
 #define FF_PART_BLOCK_ROWS 8192
 #define FF_PART_MAX_BLOCK_ROWS 65536
@@ -195,6 +196,15 @@ ff_rc ff_part_read(const ff_part *p, ff_part_ctx *ctx, uint32_t block, ff_colset
 ff_rc ff_part_read_sel(const ff_part *p, ff_part_ctx *ctx, uint32_t block, ff_colset cols,
                        const uint32_t *sel, uint32_t n_sel, ff_arena *arena, ff_block *out,
                        ff_err *err);
+
+/* Whether chunk (block, col) is a STR_POSTINGS one, which ff_part_match answers. */
+bool ff_part_can_match(const ff_part *p, uint32_t block, ff_col col);
+/* The rows of the block (ascending, into rows[] with room for its n_rows) whose string column
+ * col equals one of vals[0..n_vals), read from the chunk's postings without decoding the other
+ * rows; *n_out gets their count. FF_EINVAL when !ff_part_can_match; FF_ECORRUPT on damage. */
+ff_rc ff_part_match(const ff_part *p, ff_part_ctx *ctx, uint32_t block, ff_col col,
+                    const ff_str *vals, uint32_t n_vals, ff_arena *arena, uint32_t *rows,
+                    uint32_t *n_out, ff_err *err);
 
 /* Check every chunk (checksum, decompression, decoding, zone map against the data, sort
  * order, ts range, log range, partition day) even when opened with skip_checksums. For

@@ -5,6 +5,7 @@
  *   0  a part file, checksums verified: open, read every block, verify
  *   1  a part file, checksums skipped, so mutations reach the footer parser and the decoders
  *   2  one raw chunk: [type][nullable][encoding][n_rows u16][n_null u16] then chunk bytes
+ *      (a postings chunk is also matched against one or two values)
  *   3  round trip: the bytes become rows (strings split at ',', numbers from 8-byte groups);
  *      they are written as a part with a small block size, read back and compared
  * Invariants checked besides "no crash, no leak": decoded vectors meet ff_colvec.h's
@@ -66,6 +67,40 @@ static void check_vec(const ff_colvec *v, uint32_t n)
     (void)sink;
 }
 
+static void check_rows(const uint32_t *rows, uint32_t m, uint32_t n)
+{
+    for (uint32_t i = 0; i < m; i++)
+        if (rows[i] >= n || (i && rows[i] <= rows[i - 1]))
+            abort();
+}
+
+/* The postings of a decoded block's column: the rows of its first and last entries (and both)
+ * are exactly the rows holding those codes. */
+static void check_match(const ff_part *p, ff_part_ctx *ctx, uint32_t b, ff_col c,
+                        const ff_colvec *v, ff_arena *a)
+{
+    uint32_t n = v->n_rows, m = 0, last = v->n_dict - 1;
+    uint32_t *rows = ff_arena_alloc(a, (size_t)n * sizeof *rows);
+    if (!rows)
+        return;
+    ff_str vals[2] = {
+        {v->dict_bytes, v->dict_off[1]},
+        {v->dict_bytes + v->dict_off[last], v->dict_off[last + 1] - v->dict_off[last]}};
+    for (uint32_t nv = 1; nv <= 2; nv++) {
+        ff_err err;
+        if (ff_part_match(p, ctx, b, c, vals + 2 - nv, nv, a, rows, &m, &err) != FF_OK)
+            abort(); /* the same chunk decoded in full */
+        check_rows(rows, m, n);
+        uint32_t j = 0;
+        for (uint32_t i = 0; i < n; i++)
+            if (v->codes[i] == last || (nv == 2 && v->codes[i] == 0))
+                if (j >= m || rows[j++] != i)
+                    abort();
+        if (j != m)
+            abort();
+    }
+}
+
 /* One read context for the whole run: creating zstd state per input dominated the time. */
 static ff_part_ctx *shared_ctx(void)
 {
@@ -97,8 +132,11 @@ static void fuzz_part_bytes(const uint8_t *data, size_t size, bool skip)
             continue;
         if (blk.n_rows != ff_part_block_n_rows(p, b))
             abort();
-        for (int c = 0; c < FF_COL_COUNT; c++)
+        for (int c = 0; c < FF_COL_COUNT; c++) {
             check_vec(&blk.col[c], blk.n_rows);
+            if (ff_part_can_match(p, b, (ff_col)c) && blk.col[c].kind == FF_VEC_DICT)
+                check_match(p, ctx, b, (ff_col)c, &blk.col[c], &a);
+        }
     }
     if (in->n_blocks <= MAX_BLOCKS)
         ff_part_verify(p, ctx, &err);
@@ -121,6 +159,13 @@ static void fuzz_chunk(const uint8_t *data, size_t size)
         if (v.kind == FF_VEC_I64 && v.n_null != d.n_null)
             abort();
     }
+    if (d.enc == FF_ENC_STR_POSTINGS && d.n_rows) { /* a match reads only some lists */
+        uint32_t *rows = ff_arena_alloc(&a, (size_t)d.n_rows * sizeof *rows), m = 0;
+        ff_str vals[2] = {{"a", 1}, {(const char *)data + 7, size > 9 ? 2 : 0}};
+        if (rows && ff_enc_postings_match(&d, data + 7, size - 7, vals, 1 + (data[1] >> 1 & 1), &a,
+                                          rows, &m, &why) == FF_OK)
+            check_rows(rows, m, d.n_rows);
+    }
     ff_arena_fini(&a);
 }
 
@@ -136,7 +181,8 @@ static void fuzz_roundtrip(const uint8_t *data, size_t size)
     size -= 2;
     static const uint32_t masks[4] = {
         0, FF_ENC_BIT(FF_ENC_I64_PLAIN) | FF_ENC_BIT(FF_ENC_STR_DICT),
-        FF_ENC_BIT(FF_ENC_I64_DELTA_VARINT) | FF_ENC_BIT(FF_ENC_STR_PLAIN),
+        FF_ENC_BIT(FF_ENC_I64_DELTA_VARINT) | FF_ENC_BIT(FF_ENC_STR_PLAIN) |
+            FF_ENC_BIT(FF_ENC_STR_POSTINGS),
         FF_ENC_BIT(FF_ENC_I64_DELTA_FOR) | FF_ENC_BIT(FF_ENC_I64_FOR)};
     enum { MAXR = 64 };
     ff_row *rows = calloc(MAXR, sizeof *rows);

@@ -423,6 +423,38 @@ static ff_str cstr_of(const char *s)
     return (ff_str){s, (uint32_t)strlen(s)};
 }
 
+/* ff_enc_postings_match against a scan of v: every value alone, pairs, an absent value. */
+static int postings_match_check(const ff_chunk_desc *d, const ff_buf *b, const ff_str *v,
+                                uint32_t n)
+{
+    static uint32_t rows[8193];
+    int bad = 0;
+    for (uint32_t t = 0; t < n && t < 64; t++) {
+        ff_str want[3] = {v[t], v[(t * 7919) % n], {"\001absent", 7}};
+        for (uint32_t nv = 1; nv <= 3; nv++) {
+            uint32_t m = 0;
+            const char *why = NULL;
+            ff_arena_reset(&g.arena);
+            if (ff_enc_postings_match(d, (const uint8_t *)b->data, b->len, want, nv, &g.arena, rows,
+                                      &m, &why) != FF_OK) {
+                fprintf(stderr, "postings match: %s\n", why);
+                return bad + 1;
+            }
+            uint32_t j = 0;
+            for (uint32_t i = 0; i < n; i++) {
+                bool hit = false;
+                for (uint32_t k = 0; k < nv; k++)
+                    hit |= v[i].len == want[k].len &&
+                           (!v[i].len || memcmp(v[i].p, want[k].p, v[i].len) == 0);
+                if (hit)
+                    bad += j >= m || rows[j++] != i;
+            }
+            bad += j != m;
+        }
+    }
+    return bad;
+}
+
 static int chunk_roundtrip_str(ff_enc_ctx *c, ff_type t, const ff_str *v, uint32_t n,
                                uint32_t want_distinct)
 {
@@ -434,8 +466,9 @@ static int chunk_roundtrip_str(ff_enc_ctx *c, ff_type t, const ff_str *v, uint32
         fprintf(stderr, "distinct %u want %u\n", ff_enc_n_distinct(c), want_distinct);
         bad++;
     }
-    const ff_enc encs[] = {FF_ENC_STR_PLAIN, FF_ENC_STR_DICT, FF_ENC_STR_UUID};
-    for (int k = 0; k < 3; k++) {
+    const ff_enc encs[] = {FF_ENC_STR_PLAIN, FF_ENC_STR_DICT, FF_ENC_STR_UUID, FF_ENC_STR_POSTINGS};
+    for (int k = 0; k < 4; k++) {
+        bool dict = k == 1 || k == 3;
         size_t size = ff_enc_size(c, encs[k]);
         if (k == 2 && size == SIZE_MAX)
             continue; /* not all UUIDs */
@@ -453,7 +486,7 @@ static int chunk_roundtrip_str(ff_enc_ctx *c, ff_type t, const ff_str *v, uint32
             bad++;
             continue;
         }
-        bad += out.kind != (k == 1 ? FF_VEC_DICT : FF_VEC_STR) || out.n_rows != n || out.nulls;
+        bad += out.kind != (dict ? FF_VEC_DICT : FF_VEC_STR) || out.n_rows != n || out.nulls;
         for (uint32_t i = 0; i < n; i++) {
             uint32_t len;
             const char *s = ff_colvec_str(&out, i, &len);
@@ -474,11 +507,11 @@ static int chunk_roundtrip_str(ff_enc_ctx *c, ff_type t, const ff_str *v, uint32
                 const char *s = ff_colvec_str(&sv, sel[j], &len);
                 bad += len != v[sel[j]].len || (len && memcmp(s, v[sel[j]].p, len) != 0);
             }
-            if (k == 1 && m < n) /* rows not selected hold code 0: a valid index */
+            if (dict && m < n) /* rows not selected hold a valid code */
                 for (uint32_t i = 0; i < n; i++)
                     bad += sv.codes[i] >= sv.n_dict;
         }
-        if (k == 1) { /* codes order like the strings; the dictionary is distinct */
+        if (dict) { /* codes order like the strings; the dictionary is distinct */
             bad += out.n_dict != ff_enc_n_distinct(c);
             for (uint32_t i = 1; i < n; i++) {
                 int sc = ff_str_cmp(v[i - 1].p, v[i - 1].len, v[i].p, v[i].len);
@@ -486,6 +519,8 @@ static int chunk_roundtrip_str(ff_enc_ctx *c, ff_type t, const ff_str *v, uint32
                 bad += (sc < 0 ? -1 : sc > 0) != cc;
             }
         }
+        if (k == 3)
+            bad += postings_match_check(&d, &b, v, n);
         /* one byte less or more is corrupt */
         if (ff_enc_decode(&d, (const uint8_t *)b.data, b.len - 1, &g.arena, &out, &why) !=
             FF_ECORRUPT)
@@ -685,6 +720,47 @@ static void test_arena_cap(void)
     ff_arena_fini(&small);
 }
 
+/* Hand-made STR_POSTINGS chunks of 4 rows, dictionary {"a", "b"}: the good one and damaged
+ * ones (a row in two lists, an extra high bit, rows out of order, a list too long). */
+static void test_postings_corrupt(void)
+{
+    static const uint8_t good[] = {2, 1, 1, 'a', 'b', 2, 1, 2, 3, 2, 1, 2, 6};
+    static const uint8_t twice[] = {2, 1, 1, 'a', 'b', 2, 1, 2, 3, 2, 1, 1, 5};
+    static const uint8_t extra[] = {2, 1, 1, 'a', 'b', 2, 1, 2, 7, 2, 1, 2, 6};
+    static const uint8_t order[] = {2, 1, 1, 'a', 'b', 2, 1, 1, 3, 2, 1, 2, 6};
+    static const uint8_t toolong[] = {2, 1, 1, 'a', 'b', 5, 1, 2, 3, 2, 1, 2, 6};
+    ff_chunk_desc d = {FF_TYPE_LOWCARD, false, FF_ENC_STR_POSTINGS, 4, 0};
+    ff_colvec out;
+    const char *why = NULL;
+    ff_arena_reset(&g.arena);
+    FF_CHECK_EQ(ff_enc_decode(&d, good, sizeof good, &g.arena, &out, &why), FF_OK);
+    FF_CHECK(out.kind == FF_VEC_DICT && out.codes[0] == 0 && out.codes[1] == 0 &&
+             out.codes[2] == 1 && out.codes[3] == 1);
+    const struct {
+        const uint8_t *b;
+        const char *why;
+    } bad[] = {{twice, "two postings lists"},
+               {extra, "extra high bits"},
+               {order, "out of order"},
+               {toolong, "out of range"}};
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+        FF_CHECK_EQ(ff_enc_decode(&d, bad[k].b, sizeof good, &g.arena, &out, &why), FF_ECORRUPT);
+        FF_CHECK(why && strstr(why, bad[k].why) != NULL);
+    }
+    uint32_t rows[4], m = 0;
+    ff_str ab[2] = {{"a", 1}, {"b", 1}};
+    FF_CHECK_EQ(ff_enc_postings_match(&d, good, sizeof good, ab + 1, 1, &g.arena, rows, &m, &why),
+                FF_OK);
+    FF_CHECK(m == 2 && rows[0] == 2 && rows[1] == 3);
+    FF_CHECK_EQ(ff_enc_postings_match(&d, twice, sizeof twice, ab, 2, &g.arena, rows, &m, &why),
+                FF_ECORRUPT);
+    FF_CHECK_EQ(ff_enc_postings_match(&d, order, sizeof order, ab, 1, &g.arena, rows, &m, &why),
+                FF_ECORRUPT);
+    d.enc = FF_ENC_STR_DICT;
+    FF_CHECK_EQ(ff_enc_postings_match(&d, good, sizeof good, ab, 1, &g.arena, rows, &m, &why),
+                FF_EINVAL);
+}
+
 int main(void)
 {
     g.rng = 0x9E3779B97F4A7C15ull;
@@ -694,6 +770,7 @@ int main(void)
     FF_RUN(test_int_streams);
     FF_RUN(test_chunk_numeric);
     FF_RUN(test_chunk_strings);
+    FF_RUN(test_postings_corrupt);
     FF_RUN(test_arena_cap);
     ff_arena_fini(&g.arena);
     FF_DONE();
