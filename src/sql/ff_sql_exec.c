@@ -4229,7 +4229,7 @@ static bool scan_block(q *Q, plan *P, gtab *G, rowset *R, uint32_t *sel, size_t 
             prc = ff_part_read(part, Q->pctx, b, 0, Q->tmp, &blk, &perr);
             if (prc == FF_OK)
                 prc = ff_part_match(part, Q->pctx, b, (ff_col)f->col, P->match_vals, f->n, Q->tmp,
-                                    sel, &m, &perr);
+                                    sel, &m, P->match_only ? NULL : &blk, &perr);
             if (prc == FF_OK && m && first)
                 prc = ff_part_read_sel(part, Q->pctx, b, first, m < nr / 4 ? sel : NULL,
                                        m < nr / 4 ? m : 0, Q->tmp, &blk, &perr);

@@ -695,6 +695,44 @@ static bool ef_rows(const eflist *L, uint32_t n, uint32_t *out, const char **why
     return true;
 }
 
+/* A full decode's inner loop: codes[r] = code for each row r of the list (low: scratch of c
+ * values). Checks order, range and the number of high bits; a row in two lists leaves
+ * another row unset, which the caller's coverage check finds. */
+static bool ef_scatter(const eflist *L, uint32_t n, uint32_t code, uint32_t *low, uint32_t *codes,
+                       const char **why)
+{
+    ff_bitunpack32(L->low, L->c, L->l, low);
+    uint32_t i = 0, c = L->c;
+    unsigned l = L->l;
+    uint64_t over = 0;
+    int64_t prev = -1;
+    size_t words = (L->high_nb + 7) / 8;
+    for (size_t w = 0; w < words; w++) {
+        uint64_t x = ld_upto8(L->high + 8 * w, L->high_nb - 8 * w);
+        uint64_t base = 64 * (uint64_t)w;
+        for (; x && i < c; x &= x - 1, i++) {
+            /* pos >= i: the i-th set bit is at bit i or later */
+            uint64_t r = ((base + (unsigned)__builtin_ctzll(x) - i) << l) | low[i];
+            over |= (uint64_t)(r >= n) | (uint64_t)((int64_t)r <= prev);
+            prev = (int64_t)r;
+            codes[r < n ? r : 0] = code;
+        }
+        if (x) {
+            *why = "postings list has extra high bits";
+            return false;
+        }
+    }
+    if (over) {
+        *why = "postings rows out of order or range";
+        return false;
+    }
+    if (i != c) {
+        *why = "postings list has too few rows";
+        return false;
+    }
+    return true;
+}
+
 static size_t ef_put(uint8_t *p, const uint32_t *rows, uint32_t c, uint32_t n)
 {
     unsigned l = ef_low_bits(n, c);
@@ -1130,6 +1168,22 @@ static uint32_t codes_over(const uint32_t *codes, uint32_t n, uint32_t last)
     return over;
 }
 
+/* Whether any codes[i] > last (any code at all: no range limit as in codes_over). */
+static bool codes_above(const uint32_t *codes, uint32_t n, uint32_t last)
+{
+    ff_u32x4 a = {0, 0, 0, 0}, lastv = {last, last, last, last};
+    uint32_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        ff_u32x4 x;
+        memcpy(&x, codes + i, sizeof x);
+        a |= (ff_u32x4)(x > lastv);
+    }
+    uint32_t any = a[0] | a[1] | a[2] | a[3];
+    for (; i < n; i++)
+        any |= codes[i] > last;
+    return any != 0;
+}
+
 static void *aalloc(ff_arena *a, size_t n, ff_rc *rc)
 {
     void *p = ff_arena_alloc(a, n);
@@ -1416,10 +1470,12 @@ static ff_rc decode_str(const ff_chunk_desc *d, const uint8_t *raw, size_t len, 
     if ((rc = parse_dict(&p, end, n, arena, &nd, &doff, &dbytes, why)) != FF_OK)
         return rc;
     if (d->enc == FF_ENC_STR_POSTINGS) {
-        /* every row in exactly one list: the lengths add up to n and no row is set twice */
+        /* Every row in exactly one list: the lengths add up to n, and no row is left with
+         * the 0xFF.. fill (a row set twice leaves another unset), checked in one vector pass
+         * at the end; rows strictly increase within a list. */
         uint32_t *codes = aalloc(arena, (size_t)n * sizeof *codes, &rc);
-        uint32_t *tmp = codes ? aalloc(arena, (size_t)n * sizeof *tmp, &rc) : NULL;
-        if (!tmp) {
+        uint32_t *low = codes ? aalloc(arena, (size_t)n * sizeof *low, &rc) : NULL;
+        if (!low) {
             *why = "out of memory";
             return rc;
         }
@@ -1427,19 +1483,18 @@ static ff_rc decode_str(const ff_chunk_desc *d, const uint8_t *raw, size_t len, 
         uint64_t total = 0;
         for (uint64_t k = 0; k < nd; k++) {
             eflist L;
-            if (!ef_parse(&p, end, n, &L, why) || !ef_rows(&L, n, tmp, why))
+            if (!ef_parse(&p, end, n, &L, why))
                 return FF_ECORRUPT;
             total += L.c;
             if (total > n)
                 CORRUPT("postings lists hold more rows than the block");
-            for (uint32_t i = 0; i < L.c; i++) {
-                if (codes[tmp[i]] != UINT32_MAX)
-                    CORRUPT("a row is in two postings lists");
-                codes[tmp[i]] = (uint32_t)k;
-            }
+            if (!ef_scatter(&L, n, (uint32_t)k, low, codes, why))
+                return FF_ECORRUPT;
         }
         if (total != n || p != end)
             CORRUPT("postings lists do not cover the block exactly");
+        if (codes_above(codes, n, (uint32_t)(nd - 1)))
+            CORRUPT("a row is in two postings lists");
         out->kind = FF_VEC_DICT;
         out->codes = codes;
         out->n_dict = (uint32_t)nd;
@@ -1521,9 +1576,11 @@ ff_rc ff_enc_decode_sel(const ff_chunk_desc *d, const uint8_t *raw, size_t raw_l
 
 ff_rc ff_enc_postings_match(const ff_chunk_desc *d, const uint8_t *raw, size_t raw_len,
                             const ff_str *vals, uint32_t n_vals, ff_arena *arena, uint32_t *rows,
-                            uint32_t *n_out, const char **why)
+                            uint32_t *n_out, ff_colvec *vec, const char **why)
 {
     *n_out = 0;
+    if (vec)
+        memset(vec, 0, sizeof *vec);
     if (d->enc != FF_ENC_STR_POSTINGS || !ff_type_is_str(d->type)) {
         *why = "not a postings chunk";
         return FF_EINVAL;
@@ -1574,6 +1631,15 @@ ff_rc ff_enc_postings_match(const ff_chunk_desc *d, const uint8_t *raw, size_t r
         }
         memset(bits, 0, words * sizeof *bits);
     }
+    uint32_t *codes = NULL; /* vec: the matched rows' codes, 0 elsewhere */
+    if (vec) {
+        codes = aalloc(arena, (size_t)n * sizeof *codes, &rc);
+        if (!codes) {
+            *why = "out of memory";
+            return rc;
+        }
+        memset(codes, 0, (size_t)n * sizeof *codes);
+    }
     uint64_t total = 0;
     uint32_t m = 0;
     for (uint64_t k = 0; k < nd; k++) {
@@ -1587,6 +1653,8 @@ ff_rc ff_enc_postings_match(const ff_chunk_desc *d, const uint8_t *raw, size_t r
             continue;
         if (!ef_rows(&L, n, n_want > 1 ? rows : rows + m, why))
             return FF_ECORRUPT;
+        for (uint32_t i = 0; codes && i < L.c; i++)
+            codes[rows[i]] = (uint32_t)k;
         if (n_want == 1) {
             m = L.c;
             continue;
@@ -1606,5 +1674,14 @@ ff_rc ff_enc_postings_match(const ff_chunk_desc *d, const uint8_t *raw, size_t r
                 rows[m++] = (uint32_t)(64 * w + (unsigned)__builtin_ctzll(x));
     }
     *n_out = m;
+    if (vec) {
+        vec->kind = FF_VEC_DICT;
+        vec->type = d->type;
+        vec->n_rows = n;
+        vec->codes = codes;
+        vec->n_dict = (uint32_t)nd;
+        vec->dict_off = doff;
+        vec->dict_bytes = dbytes;
+    }
     return FF_OK;
 }

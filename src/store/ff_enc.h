@@ -187,10 +187,11 @@ ff_rc ff_enc_decode_sel(const ff_chunk_desc *d, const uint8_t *raw, size_t raw_l
 
 /* The rows (ascending, into rows[] with room for n_rows) of a STR_POSTINGS chunk whose value
  * is one of vals[0..n_vals); *n_out gets their count. Reads and checks only the lists of those
- * values (and every list's header). FF_EINVAL when the chunk is not STR_POSTINGS; FF_ECORRUPT
- * with *why for bad bytes; FF_ELIMIT / FF_ENOMEM from the arena (scratch for n_vals > 1). */
+ * values (and every list's header). With vec, also the column as a selective decode of those
+ * rows gives it (FF_VEC_DICT; every other row code 0). FF_EINVAL when the chunk is not
+ * STR_POSTINGS; FF_ECORRUPT with *why for bad bytes; FF_ELIMIT / FF_ENOMEM from the arena. */
 ff_rc ff_enc_postings_match(const ff_chunk_desc *d, const uint8_t *raw, size_t raw_len,
                             const ff_str *vals, uint32_t n_vals, ff_arena *arena, uint32_t *rows,
-                            uint32_t *n_out, const char **why);
+                            uint32_t *n_out, ff_colvec *vec, const char **why);
 
 #endif /* FF_ENC_H */

@@ -1612,7 +1612,7 @@ bool ff_part_can_match(const ff_part *p, uint32_t block, ff_col col)
 
 ff_rc ff_part_match(const ff_part *p, ff_part_ctx *ctx, uint32_t block, ff_col col,
                     const ff_str *vals, uint32_t n_vals, ff_arena *arena, uint32_t *rows,
-                    uint32_t *n_out, ff_err *err)
+                    uint32_t *n_out, ff_block *out, ff_err *err)
 {
     *n_out = 0;
     if (!ff_part_can_match(p, block, col))
@@ -1626,7 +1626,15 @@ ff_rc ff_part_match(const ff_part *p, ff_part_ctx *ctx, uint32_t block, ff_col c
         return rc;
     ff_chunk_desc cd = {d->type, d->nullable, FF_ENC_STR_POSTINGS, p->brows[block], 0};
     const char *why = "?";
-    rc = ff_enc_postings_match(&cd, raw, e->raw, vals, n_vals, arena, rows, n_out, &why);
+    if (out && out->block != block)
+        return FF_ERR_SET(err, FF_EINVAL, "part %s: match into a block of another number", p->name);
+    ff_colvec v;
+    rc = ff_enc_postings_match(&cd, raw, e->raw, vals, n_vals, arena, rows, n_out, out ? &v : NULL,
+                               &why);
+    if (rc == FF_OK && out) {
+        out->col[col] = v;
+        out->cols |= FF_COLSET(col);
+    }
     if (rc == FF_ECORRUPT)
         return BAD(e->off, "block %u column %s (str_postings): %s", block, d->name, why);
     if (rc != FF_OK)

@@ -201,10 +201,12 @@ ff_rc ff_part_read_sel(const ff_part *p, ff_part_ctx *ctx, uint32_t block, ff_co
 bool ff_part_can_match(const ff_part *p, uint32_t block, ff_col col);
 /* The rows of the block (ascending, into rows[] with room for its n_rows) whose string column
  * col equals one of vals[0..n_vals), read from the chunk's postings without decoding the other
- * rows; *n_out gets their count. FF_EINVAL when !ff_part_can_match; FF_ECORRUPT on damage. */
+ * rows; *n_out gets their count. out (or NULL): the block, to which col is added as
+ * ff_part_read_sel would add it for those rows. FF_EINVAL when !ff_part_can_match;
+ * FF_ECORRUPT on damage. */
 ff_rc ff_part_match(const ff_part *p, ff_part_ctx *ctx, uint32_t block, ff_col col,
                     const ff_str *vals, uint32_t n_vals, ff_arena *arena, uint32_t *rows,
-                    uint32_t *n_out, ff_err *err);
+                    uint32_t *n_out, ff_block *out, ff_err *err);
 
 /* Check every chunk (checksum, decompression, decoding, zone map against the data, sort
  * order, ts range, log range, partition day) even when opened with skip_checksums. For

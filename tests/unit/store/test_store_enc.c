@@ -435,8 +435,9 @@ static int postings_match_check(const ff_chunk_desc *d, const ff_buf *b, const f
             uint32_t m = 0;
             const char *why = NULL;
             ff_arena_reset(&g.arena);
+            ff_colvec vec;
             if (ff_enc_postings_match(d, (const uint8_t *)b->data, b->len, want, nv, &g.arena, rows,
-                                      &m, &why) != FF_OK) {
+                                      &m, nv == 2 ? &vec : NULL, &why) != FF_OK) {
                 fprintf(stderr, "postings match: %s\n", why);
                 return bad + 1;
             }
@@ -448,6 +449,12 @@ static int postings_match_check(const ff_chunk_desc *d, const ff_buf *b, const f
                            (!v[i].len || memcmp(v[i].p, want[k].p, v[i].len) == 0);
                 if (hit)
                     bad += j >= m || rows[j++] != i;
+                if (nv != 2)
+                    continue;
+                bad += vec.kind != FF_VEC_DICT || vec.codes[i] >= vec.n_dict;
+                uint32_t len;
+                const char *s = ff_colvec_str(&vec, i, &len);
+                bad += hit && (len != v[i].len || (len && memcmp(s, v[i].p, len) != 0));
             }
             bad += j != m;
         }
@@ -749,15 +756,18 @@ static void test_postings_corrupt(void)
     }
     uint32_t rows[4], m = 0;
     ff_str ab[2] = {{"a", 1}, {"b", 1}};
-    FF_CHECK_EQ(ff_enc_postings_match(&d, good, sizeof good, ab + 1, 1, &g.arena, rows, &m, &why),
-                FF_OK);
+    FF_CHECK_EQ(
+        ff_enc_postings_match(&d, good, sizeof good, ab + 1, 1, &g.arena, rows, &m, NULL, &why),
+        FF_OK);
     FF_CHECK(m == 2 && rows[0] == 2 && rows[1] == 3);
-    FF_CHECK_EQ(ff_enc_postings_match(&d, twice, sizeof twice, ab, 2, &g.arena, rows, &m, &why),
-                FF_ECORRUPT);
-    FF_CHECK_EQ(ff_enc_postings_match(&d, order, sizeof order, ab, 1, &g.arena, rows, &m, &why),
-                FF_ECORRUPT);
+    FF_CHECK_EQ(
+        ff_enc_postings_match(&d, twice, sizeof twice, ab, 2, &g.arena, rows, &m, NULL, &why),
+        FF_ECORRUPT);
+    FF_CHECK_EQ(
+        ff_enc_postings_match(&d, order, sizeof order, ab, 1, &g.arena, rows, &m, NULL, &why),
+        FF_ECORRUPT);
     d.enc = FF_ENC_STR_DICT;
-    FF_CHECK_EQ(ff_enc_postings_match(&d, good, sizeof good, ab, 1, &g.arena, rows, &m, &why),
+    FF_CHECK_EQ(ff_enc_postings_match(&d, good, sizeof good, ab, 1, &g.arena, rows, &m, NULL, &why),
                 FF_EINVAL);
 }
 
