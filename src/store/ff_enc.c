@@ -63,6 +63,8 @@ const char *ff_enc_name(ff_enc e)
         return "str_uuid";
     case FF_ENC_STR_POSTINGS:
         return "str_postings";
+    case FF_ENC_STR_DICT_SPARSE:
+        return "str_dict_sparse";
     }
     return "?";
 }
@@ -71,7 +73,7 @@ bool ff_enc_valid_for(ff_enc e, ff_type t, bool nullable)
 {
     if (ff_type_is_str(t))
         return e == FF_ENC_STR_PLAIN || e == FF_ENC_STR_DICT || e == FF_ENC_STR_UUID ||
-               e == FF_ENC_STR_POSTINGS;
+               e == FF_ENC_STR_POSTINGS || e == FF_ENC_STR_DICT_SPARSE;
     if (t < FF_TYPE_TIME_MS || t > FF_TYPE_UINT64)
         return false;
     if (e == FF_ENC_ALLNULL)
@@ -789,6 +791,7 @@ struct ff_enc_ctx {
     bool dict_sorted;
     bool all_uuid;           /* every value is a canonical lowercase UUID */
     size_t dict_entry_bytes; /* sum of varint lengths + bytes of the distinct values */
+    uint32_t n_empty;        /* '' rows */
     size_t plain_size;
 };
 
@@ -863,10 +866,12 @@ static ff_rc prepare_strings(ff_enc_ctx *c)
     c->n_uniq = 0;
     c->dict_entry_bytes = 0;
     c->plain_size = 0;
+    c->n_empty = 0;
     const ff_str *sv = c->in.str;
     for (uint32_t i = 0; i < n; i++) {
         const ff_str s = sv[i];
         c->plain_size += ff_varint_len(s.len) + s.len;
+        c->n_empty += s.len == 0;
         /* Consecutive equal values are common (sorted by person): skip the hash. */
         if (i > 0 && s.len == sv[i - 1].len &&
             (s.p == sv[i - 1].p || memcmp(s.p, sv[i - 1].p, s.len) == 0)) {
@@ -974,6 +979,13 @@ size_t ff_enc_size(const ff_enc_ctx *c, ff_enc e)
                 sz += ef_size(n, c->ucnt[u]);
             return sz;
         }
+        if (e == FF_ENC_STR_DICT_SPARSE) {
+            if (c->n_empty == 0 || c->n_empty == n)
+                return SIZE_MAX;
+            uint32_t nd = c->n_uniq - 1; /* without '' (one varint byte of length 0) */
+            return ((size_t)n + 7) / 8 + ff_varint_len(nd) + c->dict_entry_bytes - 1 + 1 +
+                   ff_bitpack_bytes(n - c->n_empty, ff_bits_for(nd - 1));
+        }
         unsigned w = ff_bits_for(c->n_uniq - 1);
         return ff_varint_len(c->n_uniq) + c->dict_entry_bytes + 1 + ff_bitpack_bytes(n, w);
     }
@@ -1062,6 +1074,33 @@ ff_rc ff_enc_encode(ff_enc_ctx *c, ff_enc e, ff_buf *out, ff_err *err)
             if (c->in.str[i].len)
                 memcpy(p + o, c->in.str[i].p, c->in.str[i].len);
             o += c->in.str[i].len;
+        }
+        FF_VERIFY(o == size);
+        out->len += size;
+    } else if (e == FF_ENC_STR_DICT_SPARSE) {
+        dict_sort(c); /* '' is present, so it is entry 0: the others' codes are rank - 1 */
+        size_t nb = ((size_t)n + 7) / 8, o = nb;
+        memset(p, 0, nb);
+        for (uint32_t i = 0; i < n; i++)
+            if (c->in.str[i].len == 0)
+                p[i / 8] |= (uint8_t)(1u << (i % 8));
+        uint32_t nd = c->n_uniq - 1;
+        o += ff_varint_put(p + o, nd);
+        for (uint32_t k = 1; k < c->n_uniq; k++)
+            o += ff_varint_put(p + o, c->sorted[k].len);
+        for (uint32_t k = 1; k < c->n_uniq; k++) {
+            memcpy(p + o, c->sorted[k].p, c->sorted[k].len);
+            o += c->sorted[k].len;
+        }
+        unsigned w = ff_bits_for(nd - 1);
+        p[o++] = (uint8_t)w;
+        if (w) {
+            bitw b = {p + o, 0, 0, 0};
+            for (uint32_t i = 0; i < n; i++)
+                if (c->in.str[i].len)
+                    bitw_put(&b, c->rank[c->row_u[i]] - 1, w);
+            bitw_flush(&b);
+            o += b.o;
         }
         FF_VERIFY(o == size);
         out->len += size;
@@ -1359,9 +1398,9 @@ static ff_rc decode_num(const ff_chunk_desc *d, const uint8_t *raw, size_t len, 
 
 /* The dictionary of a STR_DICT / STR_POSTINGS chunk at *pp (n rows): n_dict, entry offsets,
  * entry bytes; checks that the entries are sorted and distinct. Advances *pp past it. */
-static ff_rc parse_dict(const uint8_t **pp, const uint8_t *end, uint32_t n, ff_arena *arena,
-                        uint64_t *nd_out, const uint32_t **doff_out, const char **dbytes_out,
-                        const char **why)
+static ff_rc parse_dict(const uint8_t **pp, const uint8_t *end, uint32_t n, bool checked,
+                        ff_arena *arena, uint64_t *nd_out, const uint32_t **doff_out,
+                        const char **dbytes_out, const char **why)
 {
     const uint8_t *p = *pp;
     size_t len = (size_t)(end - p);
@@ -1391,7 +1430,7 @@ static ff_rc parse_dict(const uint8_t **pp, const uint8_t *end, uint32_t n, ff_a
         CORRUPT("dictionary bytes truncated");
     const char *dbytes = (const char *)p;
     p += total;
-    for (uint64_t k = 1; k < nd; k++)
+    for (uint64_t k = 1; k < nd && !checked; k++)
         if (ff_str_cmp(dbytes + doff[k - 1], doff[k] - doff[k - 1], dbytes + doff[k],
                        doff[k + 1] - doff[k]) >= 0)
             CORRUPT("dictionary not sorted or not distinct");
@@ -1399,6 +1438,90 @@ static ff_rc parse_dict(const uint8_t **pp, const uint8_t *end, uint32_t n, ff_a
     *nd_out = nd;
     *doff_out = doff;
     *dbytes_out = dbytes;
+    return FF_OK;
+}
+
+/* STR_DICT_SPARSE: decoded as a dictionary whose entry 0 is '' (the stored one has no ''):
+ * '' rows get code 0, the others 1 + their stored code, found at their rank among the
+ * non-'' rows (popcounts of the bitmap by 64-bit words, kept as sel ascends). */
+static ff_rc decode_sparse(const ff_chunk_desc *d, const uint8_t *raw, size_t len, ff_arena *arena,
+                           const uint32_t *sel, uint32_t n_sel, ff_colvec *out, const char **why)
+{
+    uint32_t n = d->n_rows;
+    size_t nb = ((size_t)n + 7) / 8;
+    ff_rc rc = FF_OK;
+    if (len < nb)
+        CORRUPT("sparse dictionary bitmap truncated");
+    const uint8_t *bm = raw, *p = raw + nb, *end = raw + len;
+    uint32_t n_empty = 0;
+    for (uint32_t w = 0; w < (n + 63) / 64; w++)
+        n_empty += (uint32_t)swar_popcount(null_word(bm, nb, w));
+    if ((n & 7) && (bm[nb - 1] >> (n & 7)))
+        CORRUPT("sparse dictionary bitmap has bits past the rows");
+    if (n_empty == 0 || n_empty == n)
+        CORRUPT("sparse dictionary with no '' rows or only '' rows");
+    uint32_t m = n - n_empty;
+    uint64_t nd;
+    const uint32_t *sd;
+    const char *dbytes;
+    if ((rc = parse_dict(&p, end, m, d->dict_checked, arena, &nd, &sd, &dbytes, why)) != FF_OK)
+        return rc;
+    if (sd[1] == 0)
+        CORRUPT("sparse dictionary holds ''");
+    if (p >= end)
+        CORRUPT("dictionary bytes truncated");
+    unsigned w = *p++;
+    if (w != ff_bits_for(nd - 1))
+        CORRUPT("dictionary code width does not match its size");
+    size_t cb = ff_bitpack_bytes(m, w);
+    if ((size_t)(end - p) != cb)
+        CORRUPT("dictionary codes have the wrong length");
+    uint32_t *doff = aalloc(arena, ((size_t)nd + 2) * sizeof *doff, &rc);
+    uint32_t *codes = doff ? aalloc(arena, (size_t)n * sizeof *codes, &rc) : NULL;
+    if (!codes) {
+        *why = "out of memory";
+        return rc;
+    }
+    doff[0] = 0;
+    memcpy(doff + 1, sd, ((size_t)nd + 1) * sizeof *doff);
+    if (sel) {
+        memset(codes, 0, (size_t)n * sizeof *codes);
+        uint32_t words_e = 0, wi = 0; /* '' rows in words [0, wi) */
+        for (uint32_t k = 0; k < n_sel; k++) {
+            uint32_t r = sel[k], rw = r >> 6;
+            for (; wi < rw; wi++)
+                words_e += (uint32_t)swar_popcount(null_word(bm, nb, wi));
+            uint64_t cur = null_word(bm, nb, rw);
+            if ((cur >> (r & 63)) & 1)
+                continue; /* '' */
+            uint32_t i = r - words_e - (uint32_t)swar_popcount(cur & ((1ULL << (r & 63)) - 1));
+            uint64_t c = unpack_one(p, cb, i, w);
+            if (c >= nd)
+                CORRUPT("dictionary code out of range");
+            codes[r] = (uint32_t)c + 1;
+        }
+    } else {
+        uint32_t *tmp = aalloc(arena, ((size_t)m + 1) * sizeof *tmp, &rc);
+        if (!tmp) {
+            *why = "out of memory";
+            return rc;
+        }
+        ff_bitunpack32(p, m, w, tmp);
+        tmp[m] = 0; /* read (not used) by trailing '' rows of the branch-free loop below */
+        if (codes_above(tmp, m, (uint32_t)(nd - 1)))
+            CORRUPT("dictionary code out of range");
+        uint32_t j = 0;
+        for (uint32_t i = 0; i < n; i++) {
+            uint32_t e = (bm[i >> 3] >> (i & 7)) & 1;
+            codes[i] = e ? 0 : tmp[j] + 1;
+            j += e ^ 1;
+        }
+    }
+    out->kind = FF_VEC_DICT;
+    out->codes = codes;
+    out->n_dict = (uint32_t)nd + 1;
+    out->dict_off = doff;
+    out->dict_bytes = dbytes;
     return FF_OK;
 }
 
@@ -1462,12 +1585,14 @@ static ff_rc decode_str(const ff_chunk_desc *d, const uint8_t *raw, size_t len, 
         out->bytes = txt;
         return FF_OK;
     }
+    if (d->enc == FF_ENC_STR_DICT_SPARSE)
+        return decode_sparse(d, raw, len, arena, sel, n_sel, out, why);
     if (d->enc != FF_ENC_STR_DICT && d->enc != FF_ENC_STR_POSTINGS)
         CORRUPT("not a string encoding");
     uint64_t nd;
     const uint32_t *doff;
     const char *dbytes;
-    if ((rc = parse_dict(&p, end, n, arena, &nd, &doff, &dbytes, why)) != FF_OK)
+    if ((rc = parse_dict(&p, end, n, d->dict_checked, arena, &nd, &doff, &dbytes, why)) != FF_OK)
         return rc;
     if (d->enc == FF_ENC_STR_POSTINGS) {
         /* Every row in exactly one list: the lengths add up to n, and no row is left with
@@ -1592,7 +1717,7 @@ ff_rc ff_enc_postings_match(const ff_chunk_desc *d, const uint8_t *raw, size_t r
     uint64_t nd;
     const uint32_t *doff;
     const char *dbytes;
-    ff_rc rc = parse_dict(&p, end, n, arena, &nd, &doff, &dbytes, why);
+    ff_rc rc = parse_dict(&p, end, n, d->dict_checked, arena, &nd, &doff, &dbytes, why);
     if (rc != FF_OK)
         return rc;
     /* the wanted codes, by binary search in the sorted dictionary */

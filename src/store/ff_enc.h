@@ -33,6 +33,10 @@
  *              ceil((c + ((n - 1) >> l)) / 8) bytes; l = floor(log2(n / c)). About as small
  *              as the codes (2 + entropy bits a row), and `col = 'x'` / `col IN (...)` reads
  *              only those entries' lists (ff_enc_postings_match) instead of every row's code.
+ *   STR_DICT_SPARSE a bitmap of the '' rows (ceil(n/8) bytes; some but not all rows ''), then
+ *              STR_DICT of the other rows (its dictionary without ''). For columns set on few
+ *              events (product_id on 15%): the codes of the rest only, no LZ4 needed, and a
+ *              row is read at its rank (decoded with '' as dictionary entry 0).
  *  Bit packing is LSB-first in a little-endian bit stream: value i occupies bits
  *  [i*w, (i+1)*w) of the byte string, bit b of the stream being bit b%8 of byte b/8.
  *  Varints are LEB128 (7 bits per byte, low group first, high bit = more); decoders reject
@@ -73,7 +77,8 @@ typedef enum ff_enc {
     FF_ENC_STR_PLAIN = 16,
     FF_ENC_STR_DICT = 17,
     FF_ENC_STR_UUID = 18,
-    FF_ENC_STR_POSTINGS = 19, /* part format version 3 */
+    FF_ENC_STR_POSTINGS = 19,    /* part format version 3 */
+    FF_ENC_STR_DICT_SPARSE = 20, /* part format version 3 */
 } ff_enc;
 
 #define FF_ENC_BIT(e) (1u << (unsigned)(e))
@@ -83,7 +88,7 @@ typedef enum ff_enc {
      FF_ENC_BIT(FF_ENC_I64_DELTA_VARINT) | FF_ENC_BIT(FF_ENC_I64_DELTA_FOR))
 #define FF_ENC_STR_ALL                                                                             \
     (FF_ENC_BIT(FF_ENC_STR_PLAIN) | FF_ENC_BIT(FF_ENC_STR_DICT) | FF_ENC_BIT(FF_ENC_STR_UUID) |    \
-     FF_ENC_BIT(FF_ENC_STR_POSTINGS))
+     FF_ENC_BIT(FF_ENC_STR_POSTINGS) | FF_ENC_BIT(FF_ENC_STR_DICT_SPARSE))
 
 /* "i64_for" etc.; "?" for an unknown id. */
 const char *ff_enc_name(ff_enc e);
@@ -148,6 +153,9 @@ typedef struct ff_chunk_desc {
     ff_enc enc;
     uint32_t n_rows;
     uint32_t n_null; /* numeric nullable: NULL rows; must match the bitmap */
+    /* These exact bytes were decoded before (the part reader knows by chunk and checksum):
+     * the dictionary's order check is skipped. Everything else is still checked. */
+    bool dict_checked;
 } ff_chunk_desc;
 
 typedef struct ff_enc_ctx ff_enc_ctx;

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -620,6 +621,10 @@ static ff_rc encode_chunk(wenc *e, const ff_chunk_in *in, uint32_t allowed, int 
             try_plain = true; /* plain is always valid, whatever the mask says */
         if (try_dict && (rc = try_candidate(e, FF_ENC_STR_DICT, level, err)) != FF_OK)
             return rc;
+        if (try_dict && (allowed & FF_ENC_BIT(FF_ENC_STR_DICT_SPARSE)) &&
+            ff_enc_size(e->ec, FF_ENC_STR_DICT_SPARSE) != SIZE_MAX &&
+            (rc = try_candidate(e, FF_ENC_STR_DICT_SPARSE, level, err)) != FF_OK)
+            return rc;
         if (try_uuid && (rc = try_candidate(e, FF_ENC_STR_UUID, level, err)) != FF_OK)
             return rc;
         if (try_plain && (rc = try_candidate(e, FF_ENC_STR_PLAIN, level, err)) != FF_OK)
@@ -1144,6 +1149,9 @@ struct ff_part {
     pent *dir;
     const uint8_t *zblob;
     uint32_t zblob_len;
+    /* Per chunk: 1 once its dictionary passed the order check with its checksum verified.
+     * The same bytes (the checksum is verified on every read) need not be checked again. */
+    _Atomic uint8_t *dict_ok;
 };
 
 struct ff_part_ctx {
@@ -1250,7 +1258,8 @@ static ff_rc parse_footer(ff_part *p, ff_err *err)
         return BAD(foff + o, "footer length %u does not match its contents", flen);
     p->brows = ff_malloc((size_t)n_blocks * sizeof *p->brows + 1);
     p->dir = ff_malloc((size_t)n_blocks * FF_COL_COUNT * sizeof *p->dir + 1);
-    if (!p->brows || !p->dir)
+    p->dict_ok = ff_calloc((size_t)n_blocks * FF_COL_COUNT + 1, sizeof *p->dict_ok);
+    if (!p->brows || !p->dir || !p->dict_ok)
         return FF_ERR_SET(err, FF_ENOMEM, "part %s: out of memory for %u blocks", p->name,
                           n_blocks);
     uint64_t sum = 0;
@@ -1277,8 +1286,10 @@ static ff_rc parse_footer(ff_part *p, ff_err *err)
                 return BAD(at, "block %u column %s: encoding %u not valid", k, d->name, e->enc);
             if (e->codec > (p->info.version >= 2 ? CODEC_LZ4 : CODEC_ZSTD))
                 return BAD(at, "block %u column %s: unknown codec %u", k, d->name, e->codec);
-            if (e->enc == FF_ENC_STR_POSTINGS && p->info.version < 3)
-                return BAD(at, "block %u column %s: postings need part version 3", k, d->name);
+            if ((e->enc == FF_ENC_STR_POSTINGS || e->enc == FF_ENC_STR_DICT_SPARSE) &&
+                p->info.version < 3)
+                return BAD(at, "block %u column %s: encoding %u needs part version 3", k, d->name,
+                           e->enc);
             if (e->stored > FF_PART_MAX_CHUNK_BYTES || e->raw > FF_PART_MAX_CHUNK_BYTES ||
                 (e->codec == CODEC_NONE && e->raw != e->stored))
                 return BAD(at, "block %u column %s: chunk lengths %u/%u", k, d->name, e->stored,
@@ -1409,6 +1420,7 @@ void ff_part_close(ff_part *p)
         munmap(p->map, p->map_len);
     ff_free(p->brows);
     ff_free(p->dir);
+    ff_free((void *)p->dict_ok);
     ff_free(p->name);
     ff_free(p);
 }
@@ -1533,11 +1545,15 @@ static ff_rc read_chunk(const ff_part *p, ff_part_ctx *ctx, uint32_t block, ff_c
     ff_rc crc = chunk_raw(p, ctx, block, col, check_sum, arena, &raw, err);
     if (crc != FF_OK)
         return crc;
-    ff_chunk_desc cd = {d->type, d->nullable, (ff_enc)e->enc, p->brows[block], e->n_null};
+    ff_chunk_desc cd = {d->type, d->nullable, (ff_enc)e->enc, p->brows[block], e->n_null, false};
     if (ff_type_is_str(d->type))
         cd.n_null = 0; /* for strings the entry counts '' rows, which are not NULL */
+    _Atomic uint8_t *ok = &p->dict_ok[(size_t)block * FF_COL_COUNT + (size_t)col];
+    cd.dict_checked = check_sum && atomic_load_explicit(ok, memory_order_relaxed);
     const char *why = "?";
     ff_rc rc = ff_enc_decode_sel(&cd, raw, e->raw, sel, n_sel, arena, out, &why);
+    if (rc == FF_OK && check_sum && !cd.dict_checked)
+        atomic_store_explicit(ok, 1, memory_order_relaxed);
     if (rc == FF_ECORRUPT)
         return BAD(e->off, "block %u column %s (%s): %s", block, d->name,
                    ff_enc_name((ff_enc)e->enc), why);
@@ -1624,7 +1640,7 @@ ff_rc ff_part_match(const ff_part *p, ff_part_ctx *ctx, uint32_t block, ff_col c
     ff_rc rc = chunk_raw(p, ctx, block, col, !p->skip_sums, arena, &raw, err);
     if (rc != FF_OK)
         return rc;
-    ff_chunk_desc cd = {d->type, d->nullable, FF_ENC_STR_POSTINGS, p->brows[block], 0};
+    ff_chunk_desc cd = {d->type, d->nullable, FF_ENC_STR_POSTINGS, p->brows[block], 0, false};
     const char *why = "?";
     if (out && out->block != block)
         return FF_ERR_SET(err, FF_EINVAL, "part %s: match into a block of another number", p->name);

@@ -156,8 +156,12 @@ static void fuzz_chunk(const uint8_t *data, size_t size)
 {
     if (size < 7)
         return;
-    ff_chunk_desc d = {(ff_type)(data[0] % 8), data[1] & 1, (ff_enc)data[2],
-                       (uint32_t)(data[3] | data[4] << 8), (uint32_t)(data[5] | data[6] << 8)};
+    ff_chunk_desc d = {(ff_type)(data[0] % 8),
+                       data[1] & 1,
+                       (ff_enc)data[2],
+                       (uint32_t)(data[3] | data[4] << 8),
+                       (uint32_t)(data[5] | data[6] << 8),
+                       false};
     ff_arena a;
     ff_arena_init(&a, 1 << 16, 16u << 20);
     ff_colvec v;

@@ -286,7 +286,7 @@ static int chunk_roundtrip_num(ff_enc_ctx *c, ff_type t, bool nullable, const in
         ff_buf_init(&b, 0);
         if (ff_enc_encode(c, all[k], &b, NULL) != FF_OK || b.len != size)
             bad++;
-        ff_chunk_desc d = {t, nullable, all[k], n, n_null};
+        ff_chunk_desc d = {t, nullable, all[k], n, n_null, false};
         ff_colvec out;
         const char *why = NULL;
         ff_arena_reset(&g.arena);
@@ -378,7 +378,7 @@ static void test_chunk_numeric(void)
     ff_buf_init(&b, 0);
     FF_CHECK_EQ(ff_enc_encode(c, FF_ENC_I64_PLAIN, &b, NULL), FF_OK);
     FF_CHECK_EQ(b.len, 2 + 8 * 8);
-    ff_chunk_desc d = {FF_TYPE_INT64, true, FF_ENC_I64_PLAIN, 10, 2};
+    ff_chunk_desc d = {FF_TYPE_INT64, true, FF_ENC_I64_PLAIN, 10, 2, false};
     ff_colvec out;
     const char *why;
     b.data[1] = (char)0x80; /* padding bit 15 (row 15 of 10) */
@@ -389,18 +389,18 @@ static void test_chunk_numeric(void)
     FF_CHECK_EQ(ff_enc_decode(&d, (const uint8_t *)b.data, b.len, &g.arena, &out, &why),
                 FF_ECORRUPT);
     /* NULLs in a non-nullable column, ALLNULL with bytes, wrong encoding for the type */
-    ff_chunk_desc d2 = {FF_TYPE_TIME_MS, false, FF_ENC_I64_PLAIN, 10, 2};
+    ff_chunk_desc d2 = {FF_TYPE_TIME_MS, false, FF_ENC_I64_PLAIN, 10, 2, false};
     FF_CHECK_EQ(ff_enc_decode(&d2, (const uint8_t *)b.data, b.len, &g.arena, &out, &why),
                 FF_ECORRUPT);
-    ff_chunk_desc d3 = {FF_TYPE_INT64, true, FF_ENC_ALLNULL, 10, 10};
+    ff_chunk_desc d3 = {FF_TYPE_INT64, true, FF_ENC_ALLNULL, 10, 10, false};
     FF_CHECK_EQ(ff_enc_decode(&d3, (const uint8_t *)b.data, 1, &g.arena, &out, &why), FF_ECORRUPT);
     FF_CHECK_EQ(ff_enc_decode(&d3, (const uint8_t *)b.data, 0, &g.arena, &out, &why), FF_OK);
     FF_CHECK_EQ(out.n_null, 10);
     FF_CHECK_EQ(out.nulls[1], 0x03); /* padding bits stay 0 */
-    ff_chunk_desc d4 = {FF_TYPE_TIME_MS, false, FF_ENC_STR_PLAIN, 10, 0};
+    ff_chunk_desc d4 = {FF_TYPE_TIME_MS, false, FF_ENC_STR_PLAIN, 10, 0, false};
     FF_CHECK_EQ(ff_enc_decode(&d4, (const uint8_t *)b.data, b.len, &g.arena, &out, &why),
                 FF_ECORRUPT);
-    ff_chunk_desc d5 = {FF_TYPE_TIME_MS, false, FF_ENC_ALLNULL, 10, 10};
+    ff_chunk_desc d5 = {FF_TYPE_TIME_MS, false, FF_ENC_ALLNULL, 10, 10, false};
     FF_CHECK_EQ(ff_enc_decode(&d5, (const uint8_t *)b.data, 0, &g.arena, &out, &why), FF_ECORRUPT);
     ff_buf_fini(&b);
     /* the smallest encoding of a constant column is FOR (9 bytes) */
@@ -473,17 +473,18 @@ static int chunk_roundtrip_str(ff_enc_ctx *c, ff_type t, const ff_str *v, uint32
         fprintf(stderr, "distinct %u want %u\n", ff_enc_n_distinct(c), want_distinct);
         bad++;
     }
-    const ff_enc encs[] = {FF_ENC_STR_PLAIN, FF_ENC_STR_DICT, FF_ENC_STR_UUID, FF_ENC_STR_POSTINGS};
-    for (int k = 0; k < 4; k++) {
-        bool dict = k == 1 || k == 3;
+    const ff_enc encs[] = {FF_ENC_STR_PLAIN, FF_ENC_STR_DICT, FF_ENC_STR_UUID, FF_ENC_STR_POSTINGS,
+                           FF_ENC_STR_DICT_SPARSE};
+    for (int k = 0; k < 5; k++) {
+        bool dict = k == 1 || k == 3 || k == 4;
         size_t size = ff_enc_size(c, encs[k]);
-        if (k == 2 && size == SIZE_MAX)
-            continue; /* not all UUIDs */
+        if ((k == 2 || k == 4) && size == SIZE_MAX)
+            continue; /* not all UUIDs; no '' rows or only '' rows */
         ff_buf b;
         ff_buf_init(&b, 0);
         if (ff_enc_encode(c, encs[k], &b, NULL) != FF_OK || b.len != size)
             bad++;
-        ff_chunk_desc d = {t, false, encs[k], n, 0};
+        ff_chunk_desc d = {t, false, encs[k], n, 0, false};
         ff_colvec out;
         const char *why = NULL;
         ff_arena_reset(&g.arena);
@@ -648,7 +649,7 @@ static void test_chunk_strings(void)
         FF_CHECK_EQ(ff_enc_prepare(c, &in, NULL), FF_OK);
         FF_CHECK_EQ(ff_enc_size(c, FF_ENC_STR_UUID), SIZE_MAX);
     }
-    ff_chunk_desc du = {FF_TYPE_STRING, false, FF_ENC_STR_UUID, 2, 0};
+    ff_chunk_desc du = {FF_TYPE_STRING, false, FF_ENC_STR_UUID, 2, 0, false};
     ff_colvec ou;
     const char *whyu;
     /* planes: byte k of value i at [k * 2 + i] */
@@ -672,7 +673,7 @@ static void test_chunk_strings(void)
     const uint8_t want[] = {3, 1, 1, 1, 'a', 'b', 'c', 2, 0x21};
     FF_CHECK_EQ(b.len, sizeof want);
     FF_CHECK(memcmp(b.data, want, sizeof want) == 0);
-    ff_chunk_desc d = {FF_TYPE_STRING, false, FF_ENC_STR_DICT, 3, 0};
+    ff_chunk_desc d = {FF_TYPE_STRING, false, FF_ENC_STR_DICT, 3, 0, false};
     ff_colvec out;
     const char *why;
     uint8_t bad[sizeof want];
@@ -700,11 +701,11 @@ static void test_chunk_strings(void)
     const uint8_t wantp[] = {1, 1, 1, 'b', 'a', 'c'};
     FF_CHECK_EQ(b.len, sizeof wantp);
     FF_CHECK(memcmp(b.data, wantp, sizeof wantp) == 0);
-    ff_chunk_desc dp = {FF_TYPE_STRING, false, FF_ENC_STR_PLAIN, 3, 0};
+    ff_chunk_desc dp = {FF_TYPE_STRING, false, FF_ENC_STR_PLAIN, 3, 0, false};
     const uint8_t huge_len[] = {0xFF, 0xFF, 0xFF, 0xFF, 0x0F, 1, 1, 'a', 'b'};
     FF_CHECK_EQ(ff_enc_decode(&dp, huge_len, sizeof huge_len, &g.arena, &out, &why), FF_ECORRUPT);
     FF_CHECK_EQ(ff_enc_decode(&dp, wantp, 0, &g.arena, &out, &why), FF_ECORRUPT);
-    ff_chunk_desc dn = {FF_TYPE_STRING, false, FF_ENC_STR_PLAIN, 0, 0};
+    ff_chunk_desc dn = {FF_TYPE_STRING, false, FF_ENC_STR_PLAIN, 0, 0, false};
     FF_CHECK_EQ(ff_enc_decode(&dn, wantp, 0, &g.arena, &out, &why), FF_ECORRUPT);
     ff_buf_fini(&b);
     ff_enc_ctx_free(c);
@@ -719,7 +720,7 @@ static void test_arena_cap(void)
     ff_buf b;
     ff_buf_init(&b, 0);
     FF_CHECK_EQ(ff_enc_i64_put(FF_ENC_I64_FOR, v, 8192, &b), FF_OK);
-    ff_chunk_desc d = {FF_TYPE_TIME_MS, false, FF_ENC_I64_FOR, 8192, 0};
+    ff_chunk_desc d = {FF_TYPE_TIME_MS, false, FF_ENC_I64_FOR, 8192, 0, false};
     ff_colvec out;
     const char *why;
     FF_CHECK_EQ(ff_enc_decode(&d, (const uint8_t *)b.data, b.len, &small, &out, &why), FF_ELIMIT);
@@ -736,7 +737,7 @@ static void test_postings_corrupt(void)
     static const uint8_t extra[] = {2, 1, 1, 'a', 'b', 2, 1, 2, 7, 2, 1, 2, 6};
     static const uint8_t order[] = {2, 1, 1, 'a', 'b', 2, 1, 1, 3, 2, 1, 2, 6};
     static const uint8_t toolong[] = {2, 1, 1, 'a', 'b', 5, 1, 2, 3, 2, 1, 2, 6};
-    ff_chunk_desc d = {FF_TYPE_LOWCARD, false, FF_ENC_STR_POSTINGS, 4, 0};
+    ff_chunk_desc d = {FF_TYPE_LOWCARD, false, FF_ENC_STR_POSTINGS, 4, 0, false};
     ff_colvec out;
     const char *why = NULL;
     ff_arena_reset(&g.arena);
@@ -771,6 +772,47 @@ static void test_postings_corrupt(void)
                 FF_EINVAL);
 }
 
+/* Hand-made STR_DICT_SPARSE chunks of 3 rows "", "a", "b" and damaged ones. */
+static void test_sparse_corrupt(void)
+{
+    static const uint8_t good[] = {0x01, 2, 1, 1, 'a', 'b', 1, 0x02};
+    static const uint8_t past[] = {0x09, 2, 1, 1, 'a', 'b', 1, 0x02};
+    static const uint8_t all[] = {0x07, 2, 1, 1, 'a', 'b', 1, 0x02};
+    static const uint8_t empty[] = {0x01, 2, 0, 1, 'a', 1, 0x02};
+    static const uint8_t code[] = {0x01, 1, 1, 'a', 0, 0x00};
+    ff_chunk_desc d = {FF_TYPE_STRING, false, FF_ENC_STR_DICT_SPARSE, 3, 0, false};
+    ff_colvec out;
+    const char *why = NULL;
+    ff_arena_reset(&g.arena);
+    FF_CHECK_EQ(ff_enc_decode(&d, good, sizeof good, &g.arena, &out, &why), FF_OK);
+    FF_CHECK(out.kind == FF_VEC_DICT && out.n_dict == 3 && out.codes[0] == 0 && out.codes[1] == 1 &&
+             out.codes[2] == 2);
+    uint32_t len;
+    FF_CHECK(ff_colvec_str(&out, 2, &len) && len == 1);
+    FF_CHECK(ff_colvec_str(&out, 0, &len) && len == 0);
+    uint32_t sel[1] = {2};
+    FF_CHECK_EQ(ff_enc_decode_sel(&d, good, sizeof good, sel, 1, &g.arena, &out, &why), FF_OK);
+    FF_CHECK(out.codes[2] == 2 && out.codes[1] < out.n_dict);
+    const struct {
+        const uint8_t *b;
+        size_t n;
+        const char *why;
+    } bad[] = {{past, sizeof past, "past the rows"},
+               {all, sizeof all, "only '' rows"},
+               {empty, sizeof empty, "holds ''"},
+               {code, sizeof code, "wrong length"}};
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+        FF_CHECK_EQ(ff_enc_decode(&d, bad[k].b, bad[k].n, &g.arena, &out, &why), FF_ECORRUPT);
+        FF_CHECK(why && strstr(why, bad[k].why) != NULL);
+    }
+    /* a dictionary already checked (same bytes read before) skips only the order check */
+    static const uint8_t unsorted[] = {0x01, 2, 1, 1, 'b', 'a', 1, 0x02};
+    FF_CHECK_EQ(ff_enc_decode(&d, unsorted, sizeof unsorted, &g.arena, &out, &why), FF_ECORRUPT);
+    d.dict_checked = true;
+    FF_CHECK_EQ(ff_enc_decode(&d, unsorted, sizeof unsorted, &g.arena, &out, &why), FF_OK);
+    FF_CHECK_EQ(ff_enc_decode(&d, past, sizeof past, &g.arena, &out, &why), FF_ECORRUPT);
+}
+
 int main(void)
 {
     g.rng = 0x9E3779B97F4A7C15ull;
@@ -781,6 +823,7 @@ int main(void)
     FF_RUN(test_chunk_numeric);
     FF_RUN(test_chunk_strings);
     FF_RUN(test_postings_corrupt);
+    FF_RUN(test_sparse_corrupt);
     FF_RUN(test_arena_cap);
     ff_arena_fini(&g.arena);
     FF_DONE();
