@@ -1392,6 +1392,9 @@ typedef struct plan {
      * col is not decoded at all when nothing else reads it (match_only). -1: none. */
     int match;
     bool match_only;
+    /* A GROUP BY key is toDate(ts) / toStartOfDay(ts): constant within a day partition, so
+     * groups of different days never meet (scan_by_day). */
+    bool day_keys;
     ff_str *match_vals;
     uint16_t col_refs[FF_COL_COUNT]; /* X_COL references bound, per column */
     /* Block-at-a-time parts (plan_vectors): expressions computed per block into int64
@@ -3337,6 +3340,18 @@ static uint32_t fast_filter(q *Q, const plan *P, const ff_block *b, uint32_t n, 
     return fast_filter_from(Q, P, b, n, sel, n, true, -1);
 }
 
+static void plan_day_keys(plan *P)
+{
+    P->day_keys = false;
+    for (uint32_t i = 0; P->agg && !P->src && i < P->n_keys; i++) {
+        const ex *k = P->keys[i];
+        if (k->k == X_CALL && k->n == 1 &&
+            (k->fn == FF_SQL_FN_TO_DATE || k->fn == FF_SQL_FN_TO_START_OF_DAY) &&
+            k->a[0]->k == X_COL && k->a[0]->idx == FF_COL_TS)
+            P->day_keys = true;
+    }
+}
+
 /* Chooses P->match (see plan). */
 static void plan_match(q *Q, plan *P)
 {
@@ -4713,9 +4728,43 @@ static void scan_table(q *Q, plan *P, gtab *G, rowset *R, uint32_t *sel)
     scan_range(Q, P, G, R, sel, list, 0, k);
 }
 
+/* Room for cap groups up front (group array and a slot table at most half full), so a
+ * grouping of a large subquery result does not double and copy both ~20 times. */
+static void gtab_reserve(q *Q, gtab *G, uint32_t cap)
+{
+    if (cap <= G->cap)
+        return;
+    uint32_t ns = 64;
+    while (ns < 2 * (uint64_t)cap + 2)
+        ns *= 2;
+    /* only a small part of what the query may still use: a guess must not hit the cap */
+    size_t need = sizeof *G->g * (size_t)cap + sizeof *G->slots * (size_t)ns;
+    size_t used = Q->a->used_bytes, lim = Q->a->cap_bytes;
+    if (used >= lim || need > (lim - used) / 8)
+        return;
+    group *g = grow(Q, G->g, sizeof *G->g * G->n, sizeof *G->g * cap);
+    uint32_t *slots = g ? qalloc(Q, Q->a, sizeof *slots * ns) : NULL;
+    if (!slots)
+        return;
+    memset(slots, 0xff, sizeof *slots * ns);
+    for (uint32_t i = 0; i < G->n; i++) {
+        uint32_t j = (uint32_t)g[i].hash & (ns - 1);
+        while (slots[j] != UINT32_MAX)
+            j = (j + 1) & (ns - 1);
+        slots[j] = i;
+    }
+    G->g = g;
+    G->cap = cap;
+    G->slots = slots;
+    G->n_slots = ns;
+}
+
 static void scan_rowset(q *Q, plan *P, gtab *G, rowset *R, uint32_t *sel)
 {
     const rowset *S = P->src;
+    /* at most one group per row; GROUP BY person over (person, day) rows: about half */
+    if (P->agg && P->n_keys && S->n_rows >= 4096)
+        gtab_reserve(Q, G, (uint32_t)(S->n_rows / 2 < (1u << 20) ? S->n_rows / 2 : (1u << 20)));
     for (uint64_t r0 = 0; r0 < S->n_rows && Q->rc == FF_OK; r0 += FF_PART_BLOCK_ROWS) {
         check_limits(Q);
         if (Q->rc != FF_OK)
@@ -4727,6 +4776,93 @@ static void scan_rowset(q *Q, plan *P, gtab *G, rowset *R, uint32_t *sel)
         rctx rc = {NULL, 0, NULL, NULL, NULL, false, 0};
         if (!batch(Q, P, G, R, &rc, n, sel, S->rows + r0 * S->n_cols, S->n_cols))
             return;
+    }
+}
+
+/* The groups of G as result rows (final aggregates, HAVING) appended to R. */
+static void emit_groups(q *Q, plan *P, gtab *G, rowset *R)
+{
+    /* one row per group at most: size the rows once instead of doubling (and copying) them
+     * up to hundreds of MB */
+    if (R->n_rows + G->n > R->cap) {
+        uint64_t nc = R->n_rows + G->n;
+        if (R->cap && nc < 2 * R->cap)
+            nc = 2 * R->cap; /* appended day by day (scan_by_day): amortised doubling */
+        R->rows = grow(Q, R->rows, sizeof *R->rows * R->n_cols * R->n_rows,
+                       sizeof *R->rows * R->n_cols * nc);
+        if (!R->rows)
+            return;
+        R->cap = nc;
+    }
+    for (uint32_t gi = 0; gi < G->n && Q->rc == FF_OK; gi++) {
+        group *g = &G->g[gi];
+        for (uint32_t a = 0; a < P->n_aggs; a++)
+            agg_final(Q, &P->aggs[a], &g->st[a]);
+        rctx rc = {NULL, 0, NULL, g, NULL, false, 0};
+        if (P->having) {
+            ff_sql_value h = ev(Q, P->having, &rc);
+            if (!truthy(&h))
+                continue;
+        }
+        emit(Q, P, R, &rc);
+        if ((gi & 1023) == 0)
+            check_limits(Q);
+    }
+}
+
+/* Whether every part of the snapshot holds one day (scan_by_day needs it). */
+static bool day_parts(const ff_table_snapshot *snap)
+{
+    if (!snap || snap->n_parts < 2)
+        return false;
+    for (size_t i = 0; i < snap->n_parts; i++)
+        if (ff_part_get_info(snap->parts[i])->partition_day == FF_PART_DAY_NONE)
+            return false;
+    return true;
+}
+
+/* GROUP BY toDate(ts), ...: parts hold one UTC day each, so no group spans two days' parts.
+ * Scanned a day at a time, each day's groups emitted and the table emptied, the hash table
+ * holds one day's groups (cache-sized) instead of the whole history's: the dashboard's
+ * cohort retention groups 20M rows into 440k (person, day) groups. */
+static void scan_by_day(q *Q, plan *P, gtab *G, rowset *R, uint32_t *sel)
+{
+    const ff_table_snapshot *all = Q->snap;
+    size_t n = all->n_parts;
+    ff_part **parts = qalloc(Q, Q->a, sizeof *parts * n);
+    if (!parts)
+        return;
+    memcpy(parts, all->parts, sizeof *parts * n);
+    /* by day (insertion sort: tens to hundreds of parts) */
+    for (size_t i = 1; i < n; i++)
+        for (size_t j = i; j > 0 && ff_part_get_info(parts[j - 1])->partition_day >
+                                        ff_part_get_info(parts[j])->partition_day;
+             j--) {
+            ff_part *t = parts[j];
+            parts[j] = parts[j - 1];
+            parts[j - 1] = t;
+        }
+    for (size_t i = 0; i < n && Q->rc == FF_OK;) {
+        int32_t day = ff_part_get_info(parts[i])->partition_day;
+        size_t j = i;
+        while (j < n && ff_part_get_info(parts[j])->partition_day == day)
+            j++;
+        ff_table_snapshot one = {parts + i, j - i, all->owner};
+        Q->snap = &one;
+        scan_table(Q, P, G, R, sel);
+        Q->snap = all;
+        if (Q->rc == FF_OK && !R->cap && G->n) { /* rows for about as many groups a day */
+            uint64_t days = (uint64_t)ff_part_get_info(parts[n - 1])->partition_day - day + 1;
+            uint64_t want = (uint64_t)G->n * (days < 64 ? days : 64) * 5 / 4;
+            if ((R->rows = qalloc(Q, Q->a, sizeof *R->rows * R->n_cols * want)))
+                R->cap = want;
+        }
+        if (Q->rc == FF_OK)
+            emit_groups(Q, P, G, R);
+        G->n = 0; /* the next day starts empty (UINT32_MAX: a free slot) */
+        if (G->slots)
+            memset(G->slots, 0xff, sizeof *G->slots * G->n_slots);
+        i = j;
     }
 }
 
@@ -4857,10 +4993,12 @@ static ff_rc run_select(q *Q, const ff_sql_select *s, rowset *out)
     if (Q->rc != FF_OK)
         return Q->rc;
     plan_match(Q, P);
+    plan_day_keys(P);
     plan_vectors(P);
     plan_topn(P);
     /* run */
     rowset R = {0};
+    bool by_day = false;
     R.n_cols = P->n_out + P->n_order;
     gtab G = {0};
     uint32_t *sel = qalloc(Q, Q->a, sizeof *sel * FF_PART_MAX_BLOCK_ROWS);
@@ -4868,35 +5006,19 @@ static ff_rc run_select(q *Q, const ff_sql_select *s, rowset *out)
         return Q->rc;
     if (P->src)
         scan_rowset(Q, P, &G, &R, sel);
+    else if ((by_day = P->day_keys && day_parts(Q->snap)))
+        scan_by_day(Q, P, &G, &R, sel);
     else
         scan_table(Q, P, &G, &R, sel);
     if (Q->rc != FF_OK)
         return Q->rc;
-    if (P->agg) {
+    if (P->agg && !by_day) {
         if (!P->n_keys && !G.n) {
             rctx rc = {0};
             if (!group_find(Q, P, &G, &rc, NULL))
                 return Q->rc;
         }
-        /* one row per group at most: size the rows once instead of doubling (and copying)
-         * them up to hundreds of MB */
-        if (G.n > R.cap && !(R.rows = qalloc(Q, Q->a, sizeof *R.rows * R.n_cols * G.n)))
-            return Q->rc;
-        R.cap = G.n > R.cap ? G.n : R.cap;
-        for (uint32_t gi = 0; gi < G.n && Q->rc == FF_OK; gi++) {
-            group *g = &G.g[gi];
-            for (uint32_t a = 0; a < P->n_aggs; a++)
-                agg_final(Q, &P->aggs[a], &g->st[a]);
-            rctx rc = {NULL, 0, NULL, g, NULL, false, 0};
-            if (P->having) {
-                ff_sql_value h = ev(Q, P->having, &rc);
-                if (!truthy(&h))
-                    continue;
-            }
-            emit(Q, P, &R, &rc);
-            if ((gi & 1023) == 0)
-                check_limits(Q);
-        }
+        emit_groups(Q, P, &G, &R);
         if (Q->rc != FF_OK)
             return Q->rc;
     }
