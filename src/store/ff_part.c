@@ -1149,10 +1149,12 @@ struct ff_part {
     pent *dir;
     const uint8_t *zblob;
     uint32_t zblob_len;
-    /* Per chunk: 1 once its dictionary passed the order check with its checksum verified.
-     * The same bytes (the checksum is verified on every read) need not be checked again. */
-    _Atomic uint8_t *dict_ok;
+    /* Per chunk, what was checked once and holds for the mapping's life (the file is
+     * immutable and mapped read-only): OK_SUM its checksum, OK_DICT its dictionary order. */
+    _Atomic uint8_t *chunk_ok;
 };
+
+enum { OK_SUM = 1, OK_DICT = 2 }; /* ff_part.chunk_ok bits */
 
 struct ff_part_ctx {
     ZSTD_DCtx *dctx;
@@ -1258,8 +1260,8 @@ static ff_rc parse_footer(ff_part *p, ff_err *err)
         return BAD(foff + o, "footer length %u does not match its contents", flen);
     p->brows = ff_malloc((size_t)n_blocks * sizeof *p->brows + 1);
     p->dir = ff_malloc((size_t)n_blocks * FF_COL_COUNT * sizeof *p->dir + 1);
-    p->dict_ok = ff_calloc((size_t)n_blocks * FF_COL_COUNT + 1, sizeof *p->dict_ok);
-    if (!p->brows || !p->dir || !p->dict_ok)
+    p->chunk_ok = ff_calloc((size_t)n_blocks * FF_COL_COUNT + 1, sizeof *p->chunk_ok);
+    if (!p->brows || !p->dir || !p->chunk_ok)
         return FF_ERR_SET(err, FF_ENOMEM, "part %s: out of memory for %u blocks", p->name,
                           n_blocks);
     uint64_t sum = 0;
@@ -1420,7 +1422,7 @@ void ff_part_close(ff_part *p)
         munmap(p->map, p->map_len);
     ff_free(p->brows);
     ff_free(p->dir);
-    ff_free((void *)p->dict_ok);
+    ff_free((void *)p->chunk_ok);
     ff_free(p->name);
     ff_free(p);
 }
@@ -1499,8 +1501,15 @@ static ff_rc chunk_raw(const ff_part *p, ff_part_ctx *ctx, uint32_t block, ff_co
     const ff_col_def *d = ff_schema_col(col);
     const pent *e = &p->dir[(size_t)block * FF_COL_COUNT + (size_t)col];
     const uint8_t *stored = e->stored ? p->base + e->off : p->base;
-    if (check_sum && XXH3_64bits(stored, e->stored) != e->sum)
-        return BAD(e->off, "block %u column %s: chunk checksum mismatch", block, d->name);
+    /* Verified at the first read of each chunk in this process (and in full by
+     * ff_part_verify): a query that needs a few rows of a chunk then touches only those
+     * bytes, not the whole chunk for its checksum. */
+    _Atomic uint8_t *ok = &p->chunk_ok[(size_t)block * FF_COL_COUNT + (size_t)col];
+    if (check_sum && !(atomic_load_explicit(ok, memory_order_relaxed) & OK_SUM)) {
+        if (XXH3_64bits(stored, e->stored) != e->sum)
+            return BAD(e->off, "block %u column %s: chunk checksum mismatch", block, d->name);
+        atomic_fetch_or_explicit(ok, OK_SUM, memory_order_relaxed);
+    }
     const uint8_t *raw = stored;
     if (e->codec == CODEC_ZSTD) {
         uint8_t *dst = ff_arena_alloc(arena, (size_t)e->raw + 1);
@@ -1548,12 +1557,12 @@ static ff_rc read_chunk(const ff_part *p, ff_part_ctx *ctx, uint32_t block, ff_c
     ff_chunk_desc cd = {d->type, d->nullable, (ff_enc)e->enc, p->brows[block], e->n_null, false};
     if (ff_type_is_str(d->type))
         cd.n_null = 0; /* for strings the entry counts '' rows, which are not NULL */
-    _Atomic uint8_t *ok = &p->dict_ok[(size_t)block * FF_COL_COUNT + (size_t)col];
-    cd.dict_checked = check_sum && atomic_load_explicit(ok, memory_order_relaxed);
+    _Atomic uint8_t *ok = &p->chunk_ok[(size_t)block * FF_COL_COUNT + (size_t)col];
+    cd.dict_checked = check_sum && (atomic_load_explicit(ok, memory_order_relaxed) & OK_DICT);
     const char *why = "?";
     ff_rc rc = ff_enc_decode_sel(&cd, raw, e->raw, sel, n_sel, arena, out, &why);
     if (rc == FF_OK && check_sum && !cd.dict_checked)
-        atomic_store_explicit(ok, 1, memory_order_relaxed);
+        atomic_fetch_or_explicit(ok, OK_DICT, memory_order_relaxed);
     if (rc == FF_ECORRUPT)
         return BAD(e->off, "block %u column %s (%s): %s", block, d->name,
                    ff_enc_name((ff_enc)e->enc), why);
@@ -1699,6 +1708,9 @@ ff_rc ff_part_verify(const ff_part *p, ff_part_ctx *user_ctx, ff_err *err)
     for (uint32_t b = 0; b < p->info.n_blocks && rc == FF_OK; b++) {
         ff_arena_reset(&arena);
         ff_block blk;
+        for (int c = 0; c < FF_COL_COUNT; c++) /* verify checks every chunk afresh */
+            atomic_store_explicit(&p->chunk_ok[(size_t)b * FF_COL_COUNT + (size_t)c], 0,
+                                  memory_order_relaxed);
         if ((rc = read_block(p, ctx, b, FF_COLSET_ALL, true, &arena, &blk, err)) != FF_OK)
             break;
         uint64_t at = p->dir[(size_t)b * FF_COL_COUNT].off;

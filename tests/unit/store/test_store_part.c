@@ -617,6 +617,42 @@ static size_t footer_entry_pos(const ff_buf *b, uint32_t n_blocks, uint32_t bloc
     return o + ((size_t)block * FF_COL_COUNT + (size_t)col) * 48;
 }
 
+/* A chunk's checksum is verified at its first read in a process; a later change of the same
+ * bytes (in place, under an open handle) is still found by ff_part_verify, which checks every
+ * chunk afresh, and by a new handle's first read. */
+static void test_checksum_once(void)
+{
+    gen_opts go = {.day = TEST_DAY, .n_persons = 5};
+    ff_part_writer_opts wo = {
+        .block_rows = 16, .has_partition_day = true, .partition_day = TEST_DAY};
+    ff_row *rows = gen_rows(40, &go);
+    ff_buf out;
+    ff_buf_init(&out, 0);
+    FF_CHECK_EQ(write_mem(rows, 40, &wo, &out, NULL, NULL), FF_OK);
+    ff_err err = {0};
+    ff_part *p = NULL;
+    FF_CHECK_EQ(ff_part_open_mem(out.data, out.len, "c", NULL, &p, &err), FF_OK);
+    ff_arena a;
+    ff_arena_init(&a, 1 << 16, 0);
+    ff_block blk;
+    FF_CHECK_EQ(ff_part_read(p, NULL, 1, FF_COLSET(FF_COL_EVENT_ID), &a, &blk, &err), FF_OK);
+    ff_part_chunk ch;
+    FF_CHECK_EQ(ff_part_chunk_stat(p, 1, FF_COL_EVENT_ID, &ch), FF_OK);
+    out.data[ch.offset + ch.stored_bytes / 2] ^= 0x20; /* flip one bit of the stored bytes */
+    FF_CHECK_EQ(ff_part_verify(p, NULL, &err), FF_ECORRUPT);
+    FF_CHECK(strstr(err.msg, "checksum") != NULL);
+    ff_part *q = NULL;
+    FF_CHECK_EQ(ff_part_open_mem(out.data, out.len, "c2", NULL, &q, &err), FF_OK);
+    ff_arena_reset(&a);
+    FF_CHECK_EQ(ff_part_read(q, NULL, 1, FF_COLSET(FF_COL_EVENT_ID), &a, &blk, &err), FF_ECORRUPT);
+    ff_part_close(q);
+    ff_part_close(p);
+    ff_arena_fini(&a);
+    ff_buf_fini(&out);
+    ff_free(rows);
+    ff_arena_reset(&g.rows_arena);
+}
+
 static void test_verify_detects(void)
 {
     gen_opts go = {.day = TEST_DAY, .n_persons = 5};
@@ -1263,6 +1299,7 @@ int main(int argc, char **argv)
     FF_RUN(test_column_subset);
     FF_RUN(test_corruption_sweep);
     FF_RUN(test_verify_detects);
+    FF_RUN(test_checksum_once);
     FF_RUN(test_files);
     FF_RUN(test_writer_limits);
     FF_RUN(test_threads);
