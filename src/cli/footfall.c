@@ -26,6 +26,7 @@ static void usage(FILE *out)
             "  log verify   check every record of the event log\n"
             "  log repair   cut the log at damaged records (after verify says where)\n"
             "  store verify check every part of the columnar store\n"
+            "  store rewrite rewrite parts of older format versions (server stopped)\n"
             "  query        run SQL over the stored events (ClickHouse dialect)\n"
             "  import       load a file of events (NDJSON, Segment, Taobao CSV, access log)\n"
             "  config dump  print the effective configuration\n"

@@ -159,6 +159,13 @@ static ff_rc writer_opts(const ff_part_writer_opts *opts, ff_part_writer_opts *o
         o.max_bytes = 2ull * 1024 * 1024 * 1024;
     if (o.enc_allowed == 0)
         o.enc_allowed = FF_ENC_ANY;
+    if (o.version == 0)
+        o.version = FF_PART_VERSION;
+    if (o.version < 2 || o.version > FF_PART_VERSION)
+        return FF_ERR_SET(err, FF_EINVAL, "part writer: format version %u not in 2..%d", o.version,
+                          FF_PART_VERSION);
+    if (o.version < 3) /* what version 2 readers know */
+        o.enc_allowed &= ~(FF_ENC_BIT(FF_ENC_STR_POSTINGS) | FF_ENC_BIT(FF_ENC_STR_DICT_SPARSE));
     if (o.has_log_range && o.log_first > o.log_last)
         return FF_ERR_SET(err, FF_EINVAL, "part writer: log range %" PRIu64 "..%" PRIu64,
                           o.log_first, o.log_last);
@@ -786,7 +793,7 @@ static ff_rc put_footer(ff_part_writer *w, sink *s, const pent *dir, uint32_t n_
     uint8_t *p = (uint8_t *)f.data;
     memset(p, 0, len);
     memcpy(p, footer_magic, 8);
-    put_u32(p + 8, FF_PART_VERSION);
+    put_u32(p + 8, w->o.version);
     put_u32(p + 12, FF_COL_COUNT);
     put_u32(p + 16, n_blocks);
     put_u32(p + 20, w->o.block_rows);
@@ -829,7 +836,7 @@ static ff_rc put_footer(ff_part_writer *w, sink *s, const pent *dir, uint32_t n_
     uint8_t t[TRAILER_BYTES];
     put_u64(t, foot_off);
     put_u32(t + 8, (uint32_t)len);
-    put_u32(t + 12, FF_PART_VERSION);
+    put_u32(t + 12, w->o.version);
     put_u64(t + 16, XXH3_64bits(p, len));
     memcpy(t + 24, trailer_magic, 8);
     ff_buf_fini(&f);
@@ -915,7 +922,7 @@ static ff_rc write_part(ff_part_writer *w, sink *s, ff_part_info *info, ff_err *
     /* 2. header */
     uint8_t hdr[HEADER_BYTES];
     memcpy(hdr, header_magic, 8);
-    put_u32(hdr + 8, FF_PART_VERSION);
+    put_u32(hdr + 8, w->o.version);
     put_u32(hdr + 12, 0);
     if ((rc = sink_put(s, hdr, sizeof hdr, err)) != FF_OK)
         goto out;
@@ -999,7 +1006,7 @@ static ff_rc write_part(ff_part_writer *w, sink *s, ff_part_info *info, ff_err *
     if ((rc = sink_flush(s, err)) != FF_OK)
         goto out;
     if (info) {
-        *info = (ff_part_info){.version = FF_PART_VERSION,
+        *info = (ff_part_info){.version = w->o.version,
                                .n_blocks = n_blocks,
                                .block_rows = B,
                                .partition_day =

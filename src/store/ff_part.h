@@ -130,6 +130,8 @@ typedef struct ff_part_writer_opts {
     uint32_t enc_allowed; /* FF_ENC_BIT mask of encodings to consider; 0 = all (tests) */
     bool no_sync;         /* skip fsyncs: gives up durability; tests and benchmarks only */
     int64_t created_ms;   /* 0 = now */
+    uint32_t version;     /* format version to write: 0 = FF_PART_VERSION; 2 (for tests of
+                             upgrades: no encodings newer than version 2) */
 } ff_part_writer_opts;
 
 /* opts may be NULL (defaults). */

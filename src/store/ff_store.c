@@ -755,17 +755,22 @@ static void live_clear(ff_store *s)
 
 /* One writer per folder: flock on DATA/store/LOCK, held until close (a killed process
  * releases it). */
-static ff_rc lock_dir(ff_store *s, ff_err *err)
+static ff_rc lock_folder(const char *dir, int *fd, ff_err *err)
 {
     char path[PATH_MAX_BYTES];
-    snprintf(path, sizeof path, "%s/LOCK", s->dir);
-    s->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (s->lock_fd < 0)
+    snprintf(path, sizeof path, "%s/LOCK", dir);
+    *fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (*fd < 0)
         return FF_ERR_SYS(err, FF_EIO, "cannot open %s", path);
-    if (flock(s->lock_fd, LOCK_EX | LOCK_NB) != 0)
+    if (flock(*fd, LOCK_EX | LOCK_NB) != 0)
         return FF_ERR_SYS(err, errno == EWOULDBLOCK ? FF_ELOCKED : FF_EIO,
-                          "store folder %s is in use by another writer", s->dir);
+                          "store folder %s is in use by another writer", dir);
     return FF_OK;
+}
+
+static ff_rc lock_dir(ff_store *s, ff_err *err)
+{
+    return lock_folder(s->dir, &s->lock_fd, err);
 }
 
 ff_rc ff_store_open(const ff_store_opts *opts, ff_store **out, ff_err *err)
@@ -1594,5 +1599,98 @@ ff_rc ff_store_verify(const char *dir, uint64_t *n_parts_out, uint64_t *n_rows_o
         *n_parts_out = n_parts;
     if (n_rows_out)
         *n_rows_out = n_rows;
+    return rc;
+}
+
+/* One old part -> this release's format under the same name: written next to it as *.tmp,
+ * then renamed over it (rename replaces atomically), then the folder synced. */
+static ff_rc rewrite_part(const char *path, const ff_part *p, bool no_sync, ff_err *err)
+{
+    const ff_part_info *in = ff_part_get_info(p);
+    ff_part_writer_opts wo = {.block_rows = in->block_rows,
+                              .has_log_range = true,
+                              .log_first = in->log_first,
+                              .log_last = in->log_last,
+                              .has_partition_day = in->partition_day != FF_PART_DAY_NONE,
+                              .partition_day = in->partition_day,
+                              .no_sync = no_sync};
+    if (in->n_rows > (uint64_t)16 * 1024 * 1024)
+        wo.max_rows = in->n_rows;
+    ff_part_writer *w = NULL;
+    ff_rc rc = ff_part_writer_new(&wo, &w, err);
+    ff_arena a;
+    ff_arena_init(&a, 1 << 20, 0);
+    for (uint32_t b = 0; !rc && b < in->n_blocks; b++) {
+        ff_block blk;
+        ff_arena_reset(&a);
+        rc = ff_part_read(p, NULL, b, FF_COLSET_ALL, &a, &blk, err);
+        for (uint32_t r = 0; !rc && r < blk.n_rows; r++) {
+            ff_row row;
+            ff_block_row(&blk, r, &row);
+            rc = ff_part_writer_add(w, &row, err);
+        }
+    }
+    char tmp[PATH_MAX_BYTES + 32];
+    snprintf(tmp, sizeof tmp, "%s.rewrite.tmp", path);
+    unlink(tmp); /* a leftover of an interrupted rewrite */
+    if (!rc)
+        rc = ff_part_writer_finish(w, tmp, NULL, err);
+    ff_part_writer_free(w);
+    ff_arena_fini(&a);
+    if (!rc && rename(tmp, path) != 0)
+        rc = FF_ERR_SYS(err, FF_EIO, "cannot replace %s", path);
+    if (rc) {
+        unlink(tmp);
+        return rc;
+    }
+    if (!no_sync) {
+        char dir[PATH_MAX_BYTES];
+        snprintf(dir, sizeof dir, "%s", path);
+        char *slash = strrchr(dir, '/');
+        if (slash)
+            *slash = '\0';
+        rc = fsync_dir(dir, err);
+    }
+    return rc;
+}
+
+ff_rc ff_store_rewrite(const char *dir, bool no_sync, uint64_t *n_parts_out,
+                       uint64_t *n_rewritten_out, ff_err *err)
+{
+    uint64_t n_parts = 0, n_rewritten = 0, n_cleaned = 0, n_batch = 0, n_merge = 0;
+    int lock_fd = -1;
+    ff_rc rc = lock_folder(dir, &lock_fd, err);
+    bool have_sealed = false;
+    uint64_t sealed = UINT64_MAX;
+    cand_list cl = {0};
+    if (!rc)
+        rc = sealed_read(dir, &have_sealed, &sealed, err);
+    if (!rc && !have_sealed)
+        sealed = UINT64_MAX;
+    if (!rc)
+        rc = scan_dir(dir, true, no_sync, &cl, &n_cleaned, err);
+    if (!rc)
+        rc = cands_classify(&cl, sealed, &n_batch, &n_merge, err);
+    for (size_t i = 0; !rc && i < cl.n; i++) {
+        const cand *c = &cl.v[i];
+        if (c->dead) /* deleted by the next open anyway */
+            continue;
+        ff_part *p = NULL;
+        if ((rc = ff_part_open(c->path, NULL, &p, err)) != FF_OK)
+            break;
+        n_parts++;
+        if (ff_part_get_info(p)->version < FF_PART_VERSION) {
+            rc = rewrite_part(c->path, p, no_sync, err);
+            n_rewritten += rc == FF_OK;
+        }
+        ff_part_close(p);
+    }
+    cands_free(&cl);
+    if (lock_fd >= 0)
+        close(lock_fd); /* releases the flock */
+    if (n_parts_out)
+        *n_parts_out = n_parts;
+    if (n_rewritten_out)
+        *n_rewritten_out = n_rewritten;
     return rc;
 }

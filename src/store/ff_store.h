@@ -222,4 +222,12 @@ uint64_t ff_store_backlog(ff_store *s);
  * problem as FF_ECORRUPT. Counts may be NULL. Does not modify anything. */
 ff_rc ff_store_verify(const char *dir, uint64_t *n_parts_out, uint64_t *n_rows_out, ff_err *err);
 
+/* Offline upgrade (for `footfall store rewrite`): every live part written in an older format
+ * version is rewritten with this release's writer (the same rows, block size, log range and
+ * day; new encodings such as postings) and atomically replaces the old file under its name.
+ * Takes the folder's writer lock (FF_ELOCKED while a server runs on it). A crash leaves each
+ * part old or new (leftover *.tmp files are deleted at the next open). Counts may be NULL. */
+ff_rc ff_store_rewrite(const char *dir, bool no_sync, uint64_t *n_parts_out,
+                       uint64_t *n_rewritten_out, ff_err *err);
+
 #endif /* FF_STORE_H */

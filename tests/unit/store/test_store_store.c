@@ -412,6 +412,117 @@ static void test_merge(void)
     ff_evlog_close(log);
 }
 
+/* Every part under dir rewritten by the writer in format version `version` (the rows, block
+ * size, log range and day kept); returns how many. */
+static size_t rewrite_parts_as(const char *dir, uint32_t version)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "find '%s' -name '*.part' | sort", dir);
+    FILE *fp = popen(cmd, "r");
+    FF_VERIFY(fp);
+    char path[1024];
+    size_t n = 0;
+    ff_arena a;
+    ff_arena_init(&a, 1 << 20, 0);
+    while (fgets(path, sizeof path, fp)) {
+        path[strcspn(path, "\n")] = 0;
+        ff_part *p = NULL;
+        ff_err err;
+        FF_VERIFY(ff_part_open(path, NULL, &p, &err) == FF_OK);
+        const ff_part_info *in = ff_part_get_info(p);
+        ff_part_writer_opts wo = {.block_rows = in->block_rows,
+                                  .has_log_range = true,
+                                  .log_first = in->log_first,
+                                  .log_last = in->log_last,
+                                  .has_partition_day = true,
+                                  .partition_day = in->partition_day,
+                                  .no_sync = true,
+                                  .version = version};
+        ff_part_writer *w = NULL;
+        FF_VERIFY(ff_part_writer_new(&wo, &w, &err) == FF_OK);
+        for (uint32_t b = 0; b < in->n_blocks; b++) {
+            ff_block blk;
+            ff_arena_reset(&a);
+            FF_VERIFY(ff_part_read(p, NULL, b, FF_COLSET_ALL, &a, &blk, &err) == FF_OK);
+            for (uint32_t r = 0; r < blk.n_rows; r++) {
+                ff_row row;
+                ff_block_row(&blk, r, &row);
+                FF_VERIFY(ff_part_writer_add(w, &row, &err) == FF_OK);
+            }
+        }
+        char tmp[1100];
+        snprintf(tmp, sizeof tmp, "%s.old.tmp", path);
+        FF_VERIFY(ff_part_writer_finish(w, tmp, NULL, &err) == FF_OK);
+        ff_part_writer_free(w);
+        ff_part_close(p);
+        FF_VERIFY(rename(tmp, path) == 0);
+        n++;
+    }
+    pclose(fp);
+    ff_arena_fini(&a);
+    return n;
+}
+
+/* How many parts under dir are of format version `version`. */
+static size_t parts_of_version(const char *dir, uint32_t version)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "find '%s' -name '*.part'", dir);
+    FILE *fp = popen(cmd, "r");
+    FF_VERIFY(fp);
+    char path[1024];
+    size_t n = 0;
+    while (fgets(path, sizeof path, fp)) {
+        path[strcspn(path, "\n")] = 0;
+        ff_part *p = NULL;
+        FF_VERIFY(ff_part_open(path, NULL, &p, NULL) == FF_OK);
+        n += ff_part_get_info(p)->version == version;
+        ff_part_close(p);
+    }
+    pclose(fp);
+    return n;
+}
+
+/* `footfall store rewrite`: parts of an older format version (written here as version 2) are
+ * rewritten in this release's: the same rows, verify passes, a second run has nothing to do,
+ * no temporary file is left, and a folder with a live writer is refused. */
+static void test_rewrite_old_parts(void)
+{
+    env e;
+    env_new(&e);
+    ff_evlog *log = log_open(&e);
+    int n = make_ids(ids_buf, 3000, 0);
+    log_append(log, ids_buf, n, 1000000);
+    ff_store_opts mo = {.seal_max_rows = 500, .no_merge = true};
+    ff_store *s = store_open(&e, log, &mo);
+    drain(s);
+    ff_store_close(s);
+    size_t n_parts = rewrite_parts_as(e.storedir, 2);
+    FF_CHECK(n_parts >= 6);
+    FF_CHECK_EQ(parts_of_version(e.storedir, 2), n_parts);
+    check_verify(&e, 3000);
+    uint64_t np = 0, nw = 0;
+    ff_err err;
+    s = store_open(&e, log, &mo); /* a writer holds the folder */
+    FF_CHECK_EQ(ff_store_rewrite(e.storedir, true, &np, &nw, &err), FF_ELOCKED);
+    ff_store_close(s);
+    FF_CHECK_EQ(parts_of_version(e.storedir, 2), n_parts);
+    FF_CHECK_EQ(ff_store_rewrite(e.storedir, true, &np, &nw, &err), FF_OK);
+    FF_CHECK_EQ(np, n_parts);
+    FF_CHECK_EQ(nw, n_parts);
+    FF_CHECK_EQ(parts_of_version(e.storedir, FF_PART_VERSION), n_parts);
+    FF_CHECK_EQ(count_files(e.storedir, ".tmp"), 0);
+    check_verify(&e, 3000);
+    s = store_open(&e, log, &mo);
+    collect(s);
+    check_exactly_once(3000);
+    ff_store_close(s);
+    FF_CHECK_EQ(ff_store_rewrite(e.storedir, true, &np, &nw, &err), FF_OK);
+    FF_CHECK_EQ(nw, 0);
+    FF_CHECK_EQ(np, n_parts);
+    ff_evlog_close(log);
+}
+
 static void test_interrupted_merge(void)
 {
     env e;
@@ -801,6 +912,7 @@ int main(void)
     FF_RUN(test_dedupe_capacity);
     FF_RUN(test_merge);
     FF_RUN(test_interrupted_merge);
+    FF_RUN(test_rewrite_old_parts);
     FF_RUN(test_partial_seal_batch);
     FF_RUN(test_thread_and_retention);
     FF_RUN(test_concurrent_snapshots);
