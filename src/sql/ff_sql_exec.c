@@ -4519,11 +4519,17 @@ typedef struct worker {
     bool started;
 } worker;
 
+static void scan_src_range(q *Q, plan *P, gtab *G, rowset *R, uint32_t *sel, uint64_t from,
+                           uint64_t to);
+
 static void *worker_main(void *arg)
 {
     worker *w = arg;
     rowset R = {0};
-    scan_range(&w->W, w->P, &w->G, &R, w->sel, w->list, w->from, w->to);
+    if (w->list)
+        scan_range(&w->W, w->P, &w->G, &R, w->sel, w->list, w->from, w->to);
+    else /* a FROM subquery's rows */
+        scan_src_range(&w->W, w->P, &w->G, &R, w->sel, w->from, w->to);
     if (w->W.rc != FF_OK)
         atomic_store(w->W.stop, 1);
     return NULL;
@@ -4553,11 +4559,13 @@ static void scan_parallel(q *Q, plan *P, gtab *G, uint32_t *sel, const blkref *l
     cut[nw] = n;
     uint64_t acc = 0;
     uint32_t c = 1;
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; list && i < n; i++) {
         while (c < nw && acc >= rows * c / nw)
             cut[c++] = i;
         acc += ff_part_block_n_rows(Q->snap->parts[list[i].part], list[i].block);
     }
+    for (; !list && c < nw; c++) /* rows of a subquery: equal ranges */
+        cut[c] = (size_t)(n * c / nw);
     while (c < nw)
         cut[c++] = n;
     if (Q->threads_used < nw)
@@ -4602,8 +4610,10 @@ static void scan_parallel(q *Q, plan *P, gtab *G, uint32_t *sel, const blkref *l
             x->started = pthread_create(&x->th, NULL, worker_main, x) == 0;
     }
     rowset R = {0};
-    if (Q->rc == FF_OK)
+    if (Q->rc == FF_OK && list)
         scan_range(Q, P, G, &R, sel, list, cut[0], cut[1]);
+    else if (Q->rc == FF_OK)
+        scan_src_range(Q, P, G, &R, sel, cut[0], cut[1]);
     if (Q->rc != FF_OK)
         atomic_store(&stop, 1);
     for (uint32_t k = 1; k < nw; k++) {
@@ -4759,24 +4769,39 @@ static void gtab_reserve(q *Q, gtab *G, uint32_t cap)
     G->n_slots = ns;
 }
 
+/* Rows [from, to) of the FROM subquery's result, a block's worth at a time. */
+static void scan_src_range(q *Q, plan *P, gtab *G, rowset *R, uint32_t *sel, uint64_t from,
+                           uint64_t to)
+{
+    const rowset *S = P->src;
+    for (uint64_t r0 = from; r0 < to && Q->rc == FF_OK; r0 += FF_PART_BLOCK_ROWS) {
+        check_limits(Q);
+        if (Q->rc != FF_OK)
+            return;
+        ff_arena_reset(Q->tmp);
+        uint32_t n = (uint32_t)(to - r0 < FF_PART_BLOCK_ROWS ? to - r0 : FF_PART_BLOCK_ROWS);
+        Q->rows_read += n;
+        rctx rc = {NULL, 0, NULL, NULL, NULL, false, 0};
+        if (!batch(Q, P, G, R, &rc, n, sel, S->rows + r0 * S->n_cols, S->n_cols))
+            return;
+    }
+}
+
 static void scan_rowset(q *Q, plan *P, gtab *G, rowset *R, uint32_t *sel)
 {
     const rowset *S = P->src;
     /* at most one group per row; GROUP BY person over (person, day) rows: about half */
     if (P->agg && P->n_keys && S->n_rows >= 4096)
         gtab_reserve(Q, G, (uint32_t)(S->n_rows / 2 < (1u << 20) ? S->n_rows / 2 : (1u << 20)));
-    for (uint64_t r0 = 0; r0 < S->n_rows && Q->rc == FF_OK; r0 += FF_PART_BLOCK_ROWS) {
-        check_limits(Q);
-        if (Q->rc != FF_OK)
-            return;
-        ff_arena_reset(Q->tmp);
-        uint32_t n =
-            (uint32_t)(S->n_rows - r0 < FF_PART_BLOCK_ROWS ? S->n_rows - r0 : FF_PART_BLOCK_ROWS);
-        Q->rows_read += n;
-        rctx rc = {NULL, 0, NULL, NULL, NULL, false, 0};
-        if (!batch(Q, P, G, R, &rc, n, sel, S->rows + r0 * S->n_cols, S->n_cols))
-            return;
+    /* a large subquery result is aggregated on every core like a table scan: ranges of rows,
+     * groups merged in range order (so the same answer, group order included) */
+    uint32_t nw = Q->threads;
+    if (P->agg && nw >= 2 && Q->n_workers == 0 && S->n_rows >= Q->par_min_rows &&
+        aggs_mergeable(P)) {
+        scan_parallel(Q, P, G, sel, NULL, (size_t)S->n_rows, S->n_rows, nw);
+        return;
     }
+    scan_src_range(Q, P, G, R, sel, 0, S->n_rows);
 }
 
 /* The groups of G as result rows (final aggregates, HAVING) appended to R. */

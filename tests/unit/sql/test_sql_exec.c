@@ -1022,6 +1022,16 @@ static const char *tp_queries[] = {
     "GROUP BY user_id) GROUP BY level ORDER BY level",
     "SELECT user_id, count() FROM events WHERE ts < '2024-03-02 06:00:00' AND event != "
     "'page_viewed' GROUP BY user_id HAVING count() > 3 ORDER BY user_id",
+    /* subquery results aggregated on several threads too (scan_rowset): no ORDER BY, so the
+     * group order itself must match one thread's */
+    "SELECT first, count(), countIf(has(days, first + INTERVAL 1 DAY)) FROM (SELECT user_id, "
+    "min(d) AS first, groupArray(d) AS days, any(n) AS n1 FROM (SELECT user_id, toDate(ts) AS d, "
+    "count() AS n FROM events GROUP BY user_id, d) GROUP BY user_id) GROUP BY first",
+    "SELECT e, count(), uniqExact(u), sum(c), anyLast(u), topK(2)(u) FROM (SELECT event AS e, "
+    "user_id AS u, country AS c2, count() AS c FROM events GROUP BY e, u, c2) GROUP BY e HAVING "
+    "count() > 1",
+    "SELECT count(), sum(n), max(u), groupArray(u) FROM (SELECT user_id AS u, count() AS n FROM "
+    "events GROUP BY u HAVING n > 40)",
 };
 
 /* Every aggregate's merge: threads = 2 and 3 give what one thread gives, byte for byte, with
