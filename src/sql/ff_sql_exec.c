@@ -3023,7 +3023,8 @@ static bool simple_pred(q *Q, const ex *e, prune *out, bool allow_ne)
     bool cmp = fn == FF_SQL_FN_EQUALS || fn == FF_SQL_FN_LESS || fn == FF_SQL_FN_GREATER ||
                fn == FF_SQL_FN_LESS_OR_EQUALS || fn == FF_SQL_FN_GREATER_OR_EQUALS ||
                (allow_ne && fn == FF_SQL_FN_NOT_EQUALS);
-    if (!cmp && fn != FF_SQL_FN_IN)
+    bool not_in = allow_ne && fn == FF_SQL_FN_NOT_IN; /* a filter, not a zone-map prune */
+    if (!cmp && fn != FF_SQL_FN_IN && !not_in)
         return false;
     const ex *c = e->a[0];
     uint32_t first = 1;
@@ -3040,7 +3041,8 @@ static bool simple_pred(q *Q, const ex *e, prune *out, bool allow_ne)
         return false;
     ff_type ct = ff_schema_col((ff_col)c->idx)->type;
     bool str = ff_type_is_str(ct);
-    bool eqlike = fn == FF_SQL_FN_EQUALS || fn == FF_SQL_FN_IN || fn == FF_SQL_FN_NOT_EQUALS;
+    bool eqlike = fn == FF_SQL_FN_EQUALS || fn == FF_SQL_FN_IN || fn == FF_SQL_FN_NOT_EQUALS ||
+                  fn == FF_SQL_FN_NOT_IN;
     if ((str || ct == FF_TYPE_UINT64) && !eqlike)
         return false;
     uint32_t nv = cmp ? 1 : e->n - 1;
@@ -3172,11 +3174,11 @@ static bool match_i64(const prune *f, int64_t x)
         return x <= f->v[0].v.i;
     case FF_SQL_FN_GREATER_OR_EQUALS:
         return x >= f->v[0].v.i;
-    default:
+    default: /* IN, NOT IN */
         for (uint32_t k = 0; k < f->n; k++)
             if (x == f->v[k].v.i)
-                return true;
-        return false;
+                return f->fn == FF_SQL_FN_IN;
+        return f->fn == FF_SQL_FN_NOT_IN;
     }
 }
 
@@ -3213,7 +3215,7 @@ static bool match_str(const prune *f, const char *s, uint32_t len)
     bool eq = false;
     for (uint32_t k = 0; k < f->n && !eq; k++)
         eq = f->v[k].len == len && memcmp(f->v[k].v.s, s, len) == 0;
-    return f->fn == FF_SQL_FN_NOT_EQUALS ? !eq : eq;
+    return f->fn == FF_SQL_FN_NOT_EQUALS || f->fn == FF_SQL_FN_NOT_IN ? !eq : eq;
 }
 
 /* Whether each dictionary entry of v passes f (so rows are then matched by code). */

@@ -458,6 +458,12 @@ static void check_fast_slow(const tbl *t)
         "event != 'page_viewed' AND user_id NOT IN (SELECT user_id FROM events WHERE event = "
         "'order_completed')",
         "country IN ('DE', 'FR') AND lower(event) LIKE '%viewed' AND log_offset >= 1",
+        /* NOT IN with constants (NULL rows are not kept, as by the interpreter) */
+        "country NOT IN ('DE', 'nowhere')",
+        "event NOT IN ('page_viewed', 'order_completed') AND ts > '2017-11-26'",
+        "log_offset NOT IN (1, 5, 99)",
+        "price NOT IN (10.5, 7)",
+        "quantity NOT IN (1) OR country NOT IN ('FR')",
     };
     char sql[512], fast[4096];
     for (size_t i = 0; i < sizeof preds / sizeof preds[0]; i++) {

@@ -9,8 +9,14 @@ export function retentionSql({ unit, periods, range, startEvent, returnEvent }) 
   const bucket = unit === 'week' ? 'toMonday(ts)' : 'toDate(ts)';
   const U = unit === 'week' ? 'WEEK' : 'DAY';
   const cond = (e) => (e ? `event = ${lit(e)}` : NOT_DERIVED);
-  // first: the period of the first start event; days: the periods with a return event
-  const inner = `SELECT ${UID} AS uid, ${bucket} AS d, countIf(${cond(startEvent)}) AS starts, countIf(${cond(returnEvent)}) AS returns FROM events WHERE ts < fromUnixTimestamp64Milli(${Math.ceil(range.to)}) GROUP BY uid, d`;
+  // first: the period of the first start event; days: the periods with a return event.
+  // Rows that are neither are left out by the WHERE (they count for nothing below): with two
+  // named events the store reads only their rows (event IN uses its row lists), with "any
+  // event" for both the counts need no condition per row.
+  const any = !startEvent && !returnEvent;
+  const only = any ? ` AND ${NOT_DERIVED}` : startEvent && returnEvent ? ` AND event IN (${lit(startEvent)}, ${lit(returnEvent)})` : '';
+  const count = (e) => (any ? 'count()' : `countIf(${cond(e)})`);
+  const inner = `SELECT ${UID} AS uid, ${bucket} AS d, ${count(startEvent)} AS starts, ${count(returnEvent)} AS returns FROM events WHERE ts < fromUnixTimestamp64Milli(${Math.ceil(range.to)})${only} GROUP BY uid, d`;
   const per = `SELECT uid, minIf(d, starts > 0) AS first, groupArrayIf(d, returns > 0) AS days, countIf(starts > 0) AS active FROM (${inner}) GROUP BY uid`;
   const cols = [];
   for (let k = 1; k < periods; k++) cols.push(`countIf(has(days, first + INTERVAL ${k} ${U})) AS p${k}`);
