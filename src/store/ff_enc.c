@@ -1185,11 +1185,12 @@ static inline uint64_t swar_popcount(uint64_t x)
     return (x * 0x0101010101010101ull) >> 56;
 }
 
-/* OR of last - codes[i] over the block, 4 lanes x 2 (GCC's -O2 does not vectorise the plain
- * loop; vector extensions work in GCC and clang alike; 16 bytes fit SSE2 registers). */
+/* 4 lanes of codes (vector extensions: GCC and clang alike; 16 bytes fit SSE2 registers). */
 typedef uint32_t ff_u32x4 __attribute__((vector_size(16)));
 
-static uint32_t codes_over(const uint32_t *codes, uint32_t n, uint32_t last)
+/* Whether any codes[i] > last: one branch-free pass (GCC -O2 does not vectorise the plain
+ * loop). */
+static bool codes_above(const uint32_t *codes, uint32_t n, uint32_t last)
 {
     ff_u32x4 a0 = {0, 0, 0, 0}, a1 = {0, 0, 0, 0}, lastv = {last, last, last, last};
     uint32_t i = 0;
@@ -1197,27 +1198,11 @@ static uint32_t codes_over(const uint32_t *codes, uint32_t n, uint32_t last)
         ff_u32x4 x0, x1;
         memcpy(&x0, codes + i, sizeof x0);
         memcpy(&x1, codes + i + 4, sizeof x1);
-        a0 |= lastv - x0;
-        a1 |= lastv - x1;
+        a0 |= (ff_u32x4)(x0 > lastv);
+        a1 |= (ff_u32x4)(x1 > lastv);
     }
     a0 |= a1;
-    uint32_t over = a0[0] | a0[1] | a0[2] | a0[3];
-    for (; i < n; i++)
-        over |= last - codes[i];
-    return over;
-}
-
-/* Whether any codes[i] > last (any code at all: no range limit as in codes_over). */
-static bool codes_above(const uint32_t *codes, uint32_t n, uint32_t last)
-{
-    ff_u32x4 a = {0, 0, 0, 0}, lastv = {last, last, last, last};
-    uint32_t i = 0;
-    for (; i + 4 <= n; i += 4) {
-        ff_u32x4 x;
-        memcpy(&x, codes + i, sizeof x);
-        a |= (ff_u32x4)(x > lastv);
-    }
-    uint32_t any = a[0] | a[1] | a[2] | a[3];
+    uint32_t any = a0[0] | a0[1] | a0[2] | a0[3];
     for (; i < n; i++)
         any |= codes[i] > last;
     return any != 0;
@@ -1650,15 +1635,8 @@ static ff_rc decode_str(const ff_chunk_desc *d, const uint8_t *raw, size_t len, 
         }
     } else {
         ff_bitunpack32(p, n, w, codes);
-        /* Range check; none needed when nd == 2^w. For w <= 30, codes and nd - 1 are below
-         * 2^30, so nd - 1 - code sets the top bit exactly when code > nd - 1: an OR over the
-         * block is one branch-free, vectorisable pass. */
-        bool bad = false;
-        if (w <= 30 && nd != (uint64_t)1 << w)
-            bad = codes_over(codes, n, (uint32_t)(nd - 1)) >> 31;
-        for (uint32_t i = 0; w > 30 && i < n && !bad; i++)
-            bad = codes[i] >= nd;
-        if (bad)
+        /* range check (none needed when nd == 2^w): one vector pass over the block */
+        if (nd != (uint64_t)1 << w && codes_above(codes, n, (uint32_t)(nd - 1)))
             CORRUPT("dictionary code out of range");
     }
     out->kind = FF_VEC_DICT;

@@ -944,6 +944,25 @@ static int ent_first_cmp(const void *a, const void *b)
 }
 
 /* Merge ins[0..n) (one day, one level, in log order) into one part of level + 1. */
+/* Every row of p, block by block, into w (a merge, a rewrite); *rows counts them. */
+static ff_rc copy_rows(const ff_part *p, ff_part_ctx *ctx, ff_arena *a, ff_part_writer *w,
+                       uint64_t *rows, ff_err *err)
+{
+    ff_rc rc = FF_OK;
+    for (uint32_t b = 0; b < ff_part_get_info(p)->n_blocks && !rc; b++) {
+        ff_block blk;
+        ff_arena_reset(a);
+        rc = ff_part_read(p, ctx, b, FF_COLSET_ALL, a, &blk, err);
+        for (uint32_t r = 0; !rc && r < blk.n_rows; r++) {
+            ff_row row;
+            ff_block_row(&blk, r, &row);
+            rc = ff_part_writer_add(w, &row, err);
+            (*rows)++;
+        }
+    }
+    return rc;
+}
+
 static ff_rc merge_parts(ff_store *s, part_ent **ins, size_t n, ff_err *err)
 {
     int32_t day = ins[0]->day;
@@ -962,20 +981,8 @@ static ff_rc merge_parts(ff_store *s, part_ent **ins, size_t n, ff_err *err)
     ff_arena a;
     ff_arena_init(&a, 1 << 20, (size_t)1 << 30);
     uint64_t rows = 0;
-    for (size_t i = 0; i < n && !rc; i++) {
-        const ff_part *p = ins[i]->p;
-        for (uint32_t b = 0; b < ff_part_get_info(p)->n_blocks && !rc; b++) {
-            ff_block blk;
-            ff_arena_reset(&a);
-            rc = ff_part_read(p, s->mctx, b, FF_COLSET_ALL, &a, &blk, err);
-            for (uint32_t r = 0; !rc && r < blk.n_rows; r++) {
-                ff_row row;
-                ff_block_row(&blk, r, &row);
-                rc = ff_part_writer_add(w, &row, err);
-                rows++;
-            }
-        }
-    }
+    for (size_t i = 0; i < n && !rc; i++)
+        rc = copy_rows(ins[i]->p, s->mctx, &a, w, &rows, err);
     ff_arena_fini(&a);
     char ddir[PATH_MAX_BYTES], name[64], path[PATH_MAX_BYTES + 64];
     part_ent *out = NULL;
@@ -1620,16 +1627,9 @@ static ff_rc rewrite_part(const char *path, const ff_part *p, bool no_sync, ff_e
     ff_rc rc = ff_part_writer_new(&wo, &w, err);
     ff_arena a;
     ff_arena_init(&a, 1 << 20, 0);
-    for (uint32_t b = 0; !rc && b < in->n_blocks; b++) {
-        ff_block blk;
-        ff_arena_reset(&a);
-        rc = ff_part_read(p, NULL, b, FF_COLSET_ALL, &a, &blk, err);
-        for (uint32_t r = 0; !rc && r < blk.n_rows; r++) {
-            ff_row row;
-            ff_block_row(&blk, r, &row);
-            rc = ff_part_writer_add(w, &row, err);
-        }
-    }
+    uint64_t rows = 0;
+    if (!rc)
+        rc = copy_rows(p, NULL, &a, w, &rows, err);
     char tmp[PATH_MAX_BYTES + 32];
     snprintf(tmp, sizeof tmp, "%s.rewrite.tmp", path);
     unlink(tmp); /* a leftover of an interrupted rewrite */
