@@ -185,10 +185,11 @@ ff_rc ff_enc_encode(ff_enc_ctx *c, ff_enc e, ff_buf *out, ff_err *err);
 ff_rc ff_enc_decode(const ff_chunk_desc *d, const uint8_t *raw, size_t raw_len, ff_arena *arena,
                     ff_colvec *out, const char **why);
 /* Selective decode: as ff_enc_decode, but only the rows sel[0..n_sel) (ascending, < n_rows)
- * are decoded and checked; every other row reads as 0 / NULL-free 0 (numbers), dictionary code
- * 0 or a zero UUID. Encodings that can be read at a row (plain and frame-of-reference numbers,
- * dictionaries, UUIDs) cost O(n_sel); the sequential ones (delta, plain strings) decode in
- * full. sel == NULL means every row. For a WHERE that keeps a few rows of each block. */
+ * are decoded and checked; every other row reads as 0 / NULL-free 0 (numbers), a valid
+ * dictionary code (0; postings decode every row's own) or a zero UUID. Encodings that can be
+ * read at a row (plain and frame-of-reference numbers, dictionaries incl. sparse ones, UUIDs)
+ * cost O(n_sel); the sequential ones (delta, plain strings, postings) decode in full.
+ * sel == NULL means every row. For a WHERE that keeps a few rows of each block. */
 ff_rc ff_enc_decode_sel(const ff_chunk_desc *d, const uint8_t *raw, size_t raw_len,
                         const uint32_t *sel, uint32_t n_sel, ff_arena *arena, ff_colvec *out,
                         const char **why);
