@@ -4235,6 +4235,9 @@ static bool scan_block(q *Q, plan *P, gtab *G, rowset *R, uint32_t *sel, size_t 
         if (P->where_fast && (cols & ~P->fast_cols))
             first = P->fast_cols;
         ff_rc prc;
+        bool filter = false, all = true; /* all: sel not filled yet (every row) */
+        uint32_t m = nr;
+        int skip = -1;
         if (P->match >= 0 && ff_part_can_match(part, b, (ff_col)P->fast[P->match].col)) {
             /* the rows of the matched values straight from the postings; the other fast
              * predicates then run on those rows only */
@@ -4242,7 +4245,6 @@ static bool scan_block(q *Q, plan *P, gtab *G, rowset *R, uint32_t *sel, size_t 
             if (P->match_only)
                 cols &= ~FF_COLSET(f->col);
             first = P->fast_cols & cols;
-            uint32_t m = 0;
             prc = ff_part_read(part, Q->pctx, b, 0, Q->tmp, &blk, &perr);
             if (prc == FF_OK)
                 prc = ff_part_match(part, Q->pctx, b, (ff_col)f->col, P->match_vals, f->n, Q->tmp,
@@ -4250,28 +4252,16 @@ static bool scan_block(q *Q, plan *P, gtab *G, rowset *R, uint32_t *sel, size_t 
             if (prc == FF_OK && m && first)
                 prc = ff_part_read_sel(part, Q->pctx, b, first, m < nr / 4 ? sel : NULL,
                                        m < nr / 4 ? m : 0, Q->tmp, &blk, &perr);
-            if (prc == FF_OK) {
-                rc.presel = true;
-                rc.n_presel = m ? fast_filter_from(Q, P, &blk, nr, sel, m, false, P->match) : 0;
-                if (Q->rc != FF_OK)
-                    return false;
-                if (P->bound && P->topn_col >= 0 && (first & FF_COLSET(P->topn_col)))
-                    rc.n_presel = topn_presel(P, &blk.col[P->topn_col], sel, rc.n_presel);
-                if (rc.n_presel == 0) {
-                    Q->blocks_read++;
-                    Q->rows_read += nr;
-                    return true;
-                }
-                bool few = rc.n_presel < nr / 4;
-                prc = ff_part_read_sel(part, Q->pctx, b, cols, few ? sel : NULL,
-                                       few ? rc.n_presel : 0, Q->tmp, &blk, &perr);
-            }
+            filter = true;
+            all = false;
+            skip = P->match;
         } else {
             prc = ff_part_read(part, Q->pctx, b, first, Q->tmp, &blk, &perr);
+            filter = first != cols;
         }
-        if (prc == FF_OK && first != cols && !rc.presel) {
+        if (prc == FF_OK && filter) {
             rc.presel = true;
-            rc.n_presel = fast_filter(Q, P, &blk, nr, sel);
+            rc.n_presel = m ? fast_filter_from(Q, P, &blk, nr, sel, m, all, skip) : 0;
             if (Q->rc != FF_OK)
                 return false;
             if (P->bound && P->topn_col >= 0 && (first & FF_COLSET(P->topn_col)))
