@@ -3251,12 +3251,13 @@ static bool fast_or_rows(q *Q, const prune *f, const ff_colvec *v, const uint32_
 
 /* Vectorised WHERE: narrow the selection vector predicate by predicate. DICT columns are
  * matched once per dictionary entry, then by code. */
-/* The fast predicates but skip on the rows sel[0..m) (all: every row, sel not filled yet). */
+/* The fast predicates but those in skip (bit p: fast[p]) on the rows sel[0..m) (all: every row,
+ * sel not filled yet). */
 static uint32_t fast_filter_from(q *Q, const plan *P, const ff_block *b, uint32_t n, uint32_t *sel,
-                                 uint32_t m, bool all, int skip)
+                                 uint32_t m, bool all, uint32_t skip)
 {
     for (uint32_t p = 0; p < P->n_fast && m; p++) {
-        if ((int)p == skip)
+        if (skip >> p & 1)
             continue;
         const prune *f = &P->fast[p];
         const ff_colvec *v = &b->col[f->col];
@@ -3339,7 +3340,7 @@ static uint32_t fast_filter_from(q *Q, const plan *P, const ff_block *b, uint32_
 
 static uint32_t fast_filter(q *Q, const plan *P, const ff_block *b, uint32_t n, uint32_t *sel)
 {
-    return fast_filter_from(Q, P, b, n, sel, n, true, -1);
+    return fast_filter_from(Q, P, b, n, sel, n, true, 0);
 }
 
 static void plan_day_keys(plan *P)
@@ -3376,6 +3377,37 @@ static void plan_match(q *Q, plan *P)
         P->match_only = P->col_refs[f->col] == 1; /* this predicate's reference alone */
         return;
     }
+}
+
+/* The fast predicates that every row of block b passes by its zone map (bit p: fast[p]), e.g.
+ * `ts < now()` on a block of older rows: a range compare on a non-nullable signed integer or
+ * time column, not in an OR group. drop_out gets the columns that only such predicates read:
+ * the block need not decode them at all. */
+static uint32_t zone_passed(const plan *P, const ff_part *part, uint32_t b, ff_colset *drop_out)
+{
+    uint32_t mask = 0;
+    uint16_t n_on[FF_COL_COUNT] = {0};
+    ff_colset seen = 0;
+    *drop_out = 0;
+    for (uint32_t p = 0; p < P->n_fast; p++) {
+        const prune *f = &P->fast[p];
+        int64_t lo, hi;
+        ff_type ct = ff_schema_col((ff_col)f->col)->type;
+        if (f->or_next || (p > 0 && P->fast[p - 1].or_next) || ff_type_is_str(ct) ||
+            ct == FF_TYPE_UINT64 || !i64_range(f, &lo, &hi))
+            continue;
+        ff_zone z;
+        if (ff_part_zone(part, b, (ff_col)f->col, &z) != FF_OK || z.n_null || !z.has_minmax ||
+            z.min < lo || z.max > hi)
+            continue;
+        mask |= 1u << p;
+        n_on[f->col]++;
+        seen |= FF_COLSET(f->col);
+    }
+    for (int c = 0; c < FF_COL_COUNT; c++)
+        if ((seen & FF_COLSET(c)) && n_on[c] == P->col_refs[c])
+            *drop_out |= FF_COLSET(c);
+    return mask;
 }
 
 static bool block_may_match(const plan *P, const ff_part *part, uint32_t b)
@@ -4001,6 +4033,53 @@ static bool topn_admits(q *Q, const plan *P, const rctx *rc)
     return cmp_keys(P, k, P->bound) < 0;
 }
 
+/* Run ids of a block's rows for the GROUP BY keys that depend on table columns and block
+ * vectors only (P->key_run): seg[i] == seg[j] (i < j) when no key input changes between rows i
+ * and j, so the rows have one group. Column by column, one compare a row; conservative where
+ * rows were not decoded (their values only add boundaries). NULL: an input kind it cannot
+ * compare (the caller then compares rows pairwise). */
+static uint32_t *key_segments(q *Q, const plan *P, const rctx *rc, uint32_t n)
+{
+    uint8_t *chg = qalloc(Q, Q->tmp, n ? n : 1);
+    uint32_t *seg = qalloc(Q, Q->tmp, sizeof *seg * (n ? n : 1));
+    if (!chg || !seg)
+        return NULL;
+    memset(chg, 0, n);
+    for (uint32_t c = 0; c < P->n_kcols; c++) {
+        const ff_colvec *v = &rc->blk->col[P->kcols[c]];
+        switch (v->kind) {
+        case FF_VEC_DICT:
+            for (uint32_t i = 1; i < n; i++)
+                chg[i] |= v->codes[i] != v->codes[i - 1];
+            break;
+        case FF_VEC_I64:
+            for (uint32_t i = 1; i < n; i++)
+                chg[i] |= v->i64[i] != v->i64[i - 1] ||
+                          ff_colvec_is_null(v, i) != ff_colvec_is_null(v, i - 1);
+            break;
+        case FF_VEC_STR:
+            for (uint32_t i = 1; i < n; i++) {
+                uint32_t l0 = v->off[i] - v->off[i - 1], l1 = v->off[i + 1] - v->off[i];
+                chg[i] |= l0 != l1 || memcmp(v->bytes + v->off[i - 1], v->bytes + v->off[i], l1);
+            }
+            break;
+        default:
+            return NULL;
+        }
+    }
+    for (uint32_t c = 0; c < P->n_kvecs; c++) {
+        const int64_t *x = rc->vec[P->kvecs[c]];
+        for (uint32_t i = 1; i < n; i++)
+            chg[i] |= x[i] != x[i - 1];
+    }
+    uint32_t id = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        id += chg[i];
+        seg[i] = id;
+    }
+    return seg;
+}
+
 /* Process n rows of one batch: WHERE into a selection vector, then emit or aggregate. */
 static bool batch(q *Q, plan *P, gtab *G, rowset *R, rctx *rc, uint32_t n, uint32_t *sel,
                   const ff_sql_value *src_rows, uint32_t src_cols)
@@ -4072,11 +4151,11 @@ static bool batch(q *Q, plan *P, gtab *G, rowset *R, rctx *rc, uint32_t n, uint3
     const int64_t *kvec = NULL;
     if (P->agg && P->key_int && rc->vec && P->keys[0]->k == X_VEC)
         kvec = rc->vec[P->keys[0]->vslot];
-    for (uint32_t s = 0; s < n_sel && Q->rc == FF_OK; s++) {
-        rc->row = sel[s];
-        if (src_rows)
-            rc->src = src_rows + (size_t)sel[s] * src_cols;
-        if (!P->agg) {
+    if (!P->agg) {
+        for (uint32_t s = 0; s < n_sel && Q->rc == FF_OK; s++) {
+            rc->row = sel[s];
+            if (src_rows)
+                rc->src = src_rows + (size_t)sel[s] * src_cols;
             if (R->n_rows >= want)
                 return false;
             if (P->topn) {
@@ -4088,23 +4167,60 @@ static bool batch(q *Q, plan *P, gtab *G, rowset *R, rctx *rc, uint32_t n, uint3
                 continue;
             }
             emit(Q, P, R, rc);
+        }
+        return !(R->n_rows >= want);
+    }
+    /* Aggregation in two passes: each selected row's group first (gi), then each aggregate
+     * over all the rows, so that the common aggregates run as tight loops instead of a
+     * switch per row and aggregate (without GROUP BY: every row in group 0, no lookups). */
+    uint32_t *gi = NULL;
+    if (P->n_keys) {
+        if (!(gi = qalloc(Q, Q->tmp, sizeof *gi * (n_sel ? n_sel : 1))))
+            return false;
+    } else if (n_sel && !G->n && !group_find(Q, P, G, rc, NULL)) {
+        return false;
+    }
+    /* Rows come sorted by person and time, so runs of one key are common: with most of the
+     * block selected, find the runs column-wise first and look a group up once a run. */
+    const uint32_t *seg = gi && !gcache && !kvec && run && n_sel >= n / 4 && P->n_kcols + P->n_kvecs
+                              ? key_segments(Q, P, rc, n)
+                              : NULL;
+    if (Q->rc != FF_OK)
+        return false;
+    for (uint32_t s = 0; seg && s < n_sel; s++) {
+        uint32_t row = sel[s];
+        if (prev && seg[row] == seg[prev_row]) {
+            gi[s] = gi[s - 1];
             continue;
         }
+        rc->row = row;
+        if (src_rows)
+            rc->src = src_rows + (size_t)row * src_cols;
+        if (!(prev = group_find(Q, P, G, rc, prev)))
+            return false;
+        prev_row = row;
+        gi[s] = (uint32_t)(prev - G->g);
+    }
+    for (uint32_t s = 0; P->n_keys && !seg && s < n_sel && Q->rc == FF_OK; s++) {
+        rc->row = sel[s];
+        if (src_rows)
+            rc->src = src_rows + (size_t)sel[s] * src_cols;
         group *g;
         if (gcache) {
             uint32_t code = kv->codes[rc->row];
             if (gcache[code] == UINT32_MAX) {
                 if (!(g = group_find(Q, P, G, rc, NULL)))
-                    break;
+                    return false;
                 gcache[code] = (uint32_t)(g - G->g);
             }
-            g = &G->g[gcache[code]];
-        } else if (kvec) {
+            gi[s] = gcache[code];
+            continue;
+        }
+        if (kvec) {
             if (prev && prev->keys[0].v.i == kvec[rc->row])
                 g = prev;
             else if (!(g = group_find(Q, P, G, rc, NULL)))
-                break;
-            prev = g;
+                return false;
         } else {
             bool same = prev && run;
             for (uint32_t c = 0; same && c < P->n_kcols; c++)
@@ -4114,38 +4230,65 @@ static bool batch(q *Q, plan *P, gtab *G, rowset *R, rctx *rc, uint32_t n, uint3
             if (same)
                 g = prev;
             else if (!(g = group_find(Q, P, G, rc, prev)))
-                break;
-            prev = g;
+                return false;
             prev_row = rc->row;
         }
-        uint32_t row = rc->row;
-        for (uint32_t a = 0; a < P->n_aggs; a++) {
-            const aggd *d = &P->aggs[a];
-            ast *st = &g->st[a];
-            switch (rc->vec ? d->fast : AF_NONE) {
-            case AF_COUNT:
-                st->n++; /* count(): the common case, without the call */
+        prev = g;
+        gi[s] = (uint32_t)(g - G->g);
+    }
+    if (Q->rc != FF_OK || !n_sel)
+        return true;
+    group *gs = G->g;
+#define FF_GROUP_OF(s) (gi ? &gs[gi[s]] : gs)
+    for (uint32_t a = 0; a < P->n_aggs && Q->rc == FF_OK; a++) {
+        const aggd *d = &P->aggs[a];
+        int af = rc->vec ? d->fast : AF_NONE; /* the fast kinds' inputs are X_VEC */
+        const int64_t *cv = af != AF_NONE && d->cond ? rc->vec[d->cond->vslot] : NULL;
+        const int64_t *av = af >= AF_SUM ? rc->vec[d->args[0]->vslot] : NULL;
+        switch (af) {
+        case AF_COUNT:
+            if (!gi) {
+                gs->st[a].n += n_sel;
                 break;
-            case AF_COUNT_IF:
-                st->n += rc->vec[d->cond->vslot][row] != 0;
-                break;
-            case AF_SUM_IF:
-                if (!rc->vec[d->cond->vslot][row])
-                    break;
-                __attribute__((fallthrough));
-            case AF_SUM:
+            }
+            for (uint32_t s = 0; s < n_sel; s++)
+                gs[gi[s]].st[a].n++;
+            break;
+        case AF_COUNT_IF:
+            for (uint32_t s = 0; s < n_sel; s++)
+                FF_GROUP_OF(s)->st[a].n += cv[sel[s]] != 0;
+            break;
+        case AF_SUM:
+        case AF_SUM_IF:
+            for (uint32_t s = 0; s < n_sel; s++) {
+                uint32_t row = sel[s];
+                if (cv && !cv[row])
+                    continue;
+                ast *st = &FF_GROUP_OF(s)->st[a];
                 st->has = true;
-                st->i = (int64_t)((uint64_t)st->i + (uint64_t)rc->vec[d->args[0]->vslot][row]);
-                break;
-            default:
-                if (d->fn == FF_SQL_FN_COUNT && !d->n_args && !d->is_if)
-                    st->n++; /* count() over a subquery's rows */
+                st->i = (int64_t)((uint64_t)st->i + (uint64_t)av[row]);
+            }
+            break;
+        default:
+            if (d->fn == FF_SQL_FN_COUNT && !d->n_args && !d->is_if) {
+                /* count() over a subquery's rows */
+                if (!gi)
+                    gs->st[a].n += n_sel;
                 else
-                    agg_update(Q, d, st, rc);
+                    for (uint32_t s = 0; s < n_sel; s++)
+                        gs[gi[s]].st[a].n++;
+                break;
+            }
+            for (uint32_t s = 0; s < n_sel && Q->rc == FF_OK; s++) {
+                rc->row = sel[s];
+                if (src_rows)
+                    rc->src = src_rows + (size_t)sel[s] * src_cols;
+                agg_update(Q, d, &FF_GROUP_OF(s)->st[a], rc);
             }
         }
     }
-    return !(R->n_rows >= want);
+#undef FF_GROUP_OF
+    return true;
 }
 
 static void check_limits(q *Q)
@@ -4231,13 +4374,18 @@ static bool scan_block(q *Q, plan *P, gtab *G, rowset *R, uint32_t *sel, size_t 
         /* Late materialisation: with a WHERE of simple column predicates, read its columns
          * first; skip the block when no row passes, and when few do (< 1/4), decode the other
          * columns only at those rows (ff_part_read_sel). */
+        uint32_t skip = 0;
+        if (P->where_fast) {
+            ff_colset drop;
+            skip = zone_passed(P, part, b, &drop);
+            cols &= ~drop;
+        }
         ff_colset first = cols;
         if (P->where_fast && (cols & ~P->fast_cols))
-            first = P->fast_cols;
+            first = P->fast_cols & cols;
         ff_rc prc;
         bool filter = false, all = true; /* all: sel not filled yet (every row) */
         uint32_t m = nr;
-        int skip = -1;
         if (P->match >= 0 && ff_part_can_match(part, b, (ff_col)P->fast[P->match].col)) {
             /* the rows of the matched values straight from the postings; the other fast
              * predicates then run on those rows only */
@@ -4254,10 +4402,10 @@ static bool scan_block(q *Q, plan *P, gtab *G, rowset *R, uint32_t *sel, size_t 
                                        m < nr / 4 ? m : 0, Q->tmp, &blk, &perr);
             filter = true;
             all = false;
-            skip = P->match;
+            skip |= 1u << P->match;
         } else {
             prc = ff_part_read(part, Q->pctx, b, first, Q->tmp, &blk, &perr);
-            filter = first != cols;
+            filter = first != cols || skip; /* (batch's own filter would run them all) */
         }
         if (prc == FF_OK && filter) {
             rc.presel = true;
