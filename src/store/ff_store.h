@@ -150,6 +150,11 @@ typedef struct ff_store_opts {
      * skipped instead of deleted; log may be NULL; poll/start/flush/merge/retain give
      * FF_EINVAL. The snapshot is the folder as of open. */
     bool read_only;
+    /* Tests: called on the seal thread before each part of a batch is written (day, the
+     * part's log range); it may block (a slow seal), and a return other than FF_OK fails the
+     * seal as a write error would. NULL otherwise. */
+    ff_rc (*test_seal_hook)(void *arg, int32_t day, uint64_t first, uint64_t last);
+    void *test_seal_arg;
 } ff_store_opts;
 
 typedef struct ff_store_stats {
@@ -164,8 +169,10 @@ typedef struct ff_store_stats {
     uint64_t dedupe_evicted;  /* ids evicted early because the set was full */
     uint64_t dedupe_ids;      /* ids currently in the dedupe set */
     uint64_t seals;
-    uint64_t seal_ns_total; /* time spent sealing (write, fsync, publish) since open */
+    uint64_t seal_ns_total; /* time the seal thread spent sealing (write, fsync, publish) */
     uint64_t seal_ns_max;
+    uint64_t seal_wait_ns_total; /* time the consumer waited for a seal in flight (not reading) */
+    uint64_t seal_wait_ns_max;
     uint64_t sealed_rows;
     uint64_t merges;
     uint64_t merged_rows;     /* rows rewritten by merges (write amplification) */
