@@ -283,7 +283,7 @@ typedef struct day_batch {
 } day_batch;
 
 /* One seal batch: the log range [first, last] read since the previous batch, as one writer
- * per UTC day. The consumer fills one (ff_store.cur) while the seal thread seals the one
+ * per UTC day. The consumer fills one (ff_store.fill) while the seal thread seals the one
  * before it (ff_store.flight). */
 typedef struct seal_batch {
     day_batch day[FF_STORE_MAX_BATCH_DAYS];
@@ -1028,18 +1028,13 @@ static ff_rc seal_wait(ff_store *s, ff_err *err)
 }
 
 /* Hand the batch being read over to the seal thread (started on first use) and start an empty
- * one. When a batch is still in flight: wait for it (wait), or leave everything as it is and
- * return FF_OK (!wait: the consumer keeps reading into the same batch and tries again). A seal
- * that failed is returned here (and the batch is kept, never handed over). */
-static ff_rc seal_handoff(ff_store *s, bool wait, ff_err *err)
+ * one; first wait for the batch still in flight, if any. A seal that failed is returned here
+ * (and the batch is kept, never handed over). */
+static ff_rc seal_handoff(ff_store *s, ff_err *err)
 {
     if (s->fill.records == 0)
         return FF_OK;
     pthread_mutex_lock(&s->seal_mu);
-    if (s->in_flight && !wait) {
-        pthread_mutex_unlock(&s->seal_mu);
-        return FF_OK;
-    }
     seal_wait_idle_locked(s);
     ff_rc rc = s->seal_rc;
     if (rc) {
@@ -1066,7 +1061,7 @@ static ff_rc seal_handoff(ff_store *s, bool wait, ff_err *err)
 /* Seal everything read so far and wait until it is live (or failed). */
 static ff_rc seal_all(ff_store *s, ff_err *err)
 {
-    ff_rc rc = seal_handoff(s, true, err);
+    ff_rc rc = seal_handoff(s, err);
     if (!rc)
         rc = seal_wait(s, err);
     return rc;
@@ -1357,7 +1352,7 @@ static ff_rc consume_one(ff_store *s, uint64_t off, const char *rec, size_t len,
         return FF_ERR_SET(err, rc, "out of memory converting record %" PRIu64, off);
     day_batch *b = rc ? NULL : batch_day(s, (int32_t)day);
     if (!rc && !b && s->fill.n_days == FF_STORE_MAX_BATCH_DAYS) {
-        ff_rc src = seal_handoff(s, true, err); /* the batch so far ends at off - 1 */
+        ff_rc src = seal_handoff(s, err); /* the batch so far ends at off - 1 */
         if (src)
             return src;
     }
@@ -1452,16 +1447,16 @@ static ff_rc poll_locked(ff_store *s, uint64_t max_records, uint64_t *n_read, ff
         s->next_read = off + 1;
         atomic_store_explicit(&s->read_pub, s->next_read, memory_order_relaxed);
         (*n_read)++;
-        /* Full (the memory bound): wait for the seal in flight. Due by time: hand over when
-         * the seal thread is free, else keep reading into this batch. */
-        if (s->fill.rows >= s->o.seal_max_rows)
-            rc = seal_handoff(s, true, err);
-        else if (*n_read % DUE_CHECK_RECORDS == 0 && fill_due(s, ff_clock_mono_ns()))
-            rc = seal_handoff(s, false, err);
+        /* Full or due by time: hand over, waiting for the seal in flight if there is one
+         * (reading on would grow the batch, and with it the next seal and the time until its
+         * rows are queryable, unseen by back-pressure, which counts unread records). */
+        if (s->fill.rows >= s->o.seal_max_rows ||
+            (*n_read % DUE_CHECK_RECORDS == 0 && fill_due(s, ff_clock_mono_ns())))
+            rc = seal_handoff(s, err);
         if (rc)
             return rc;
     }
-    if (fill_due(s, ff_clock_mono_ns()) && (rc = seal_handoff(s, false, err)) != FF_OK)
+    if (fill_due(s, ff_clock_mono_ns()) && (rc = seal_handoff(s, err)) != FF_OK)
         return rc;
     pthread_mutex_lock(&s->mu); /* consumer-owned counters, for stats from any thread */
     s->st.dedupe_ids = s->dd.n;
@@ -1540,10 +1535,10 @@ static void *consumer_main(void *arg)
         if (rc || n)
             continue;
         uint32_t wait_ms = POLL_WAIT_MS;
-        if (s->fill.records) { /* due and the seal thread busy: look again soon */
+        if (s->fill.records) {
             uint64_t age_ms = (ff_clock_mono_ns() - s->fill.start_ns) / 1000000u;
             uint64_t left = age_ms >= s->o.seal_interval_ms ? 0 : s->o.seal_interval_ms - age_ms;
-            wait_ms = left < wait_ms ? (uint32_t)left + 2 : wait_ms;
+            wait_ms = left < wait_ms ? (uint32_t)left + 1 : wait_ms;
         }
         ff_evlog_wait(s->log, s->next_read, wait_ms);
     }

@@ -35,11 +35,14 @@
  *    long as reading its rows did (0.4-0.7 s per 250 ms of full ingest), so the consumer
  *    does not seal: it hands the batch to a seal thread of the store's own (started at the
  *    first seal) and reads on into a new batch with other writers (spares or new ones). At
- *    most one batch is in flight. A batch due by time while the previous one is still being
- *    sealed is not waited for: the consumer keeps reading into it and hands it over as soon
- *    as the seal thread is free, so its size follows the seal time. The consumer waits only
- *    when its batch is full (seal_max_rows rows, or FF_STORE_MAX_BATCH_DAYS days): memory is
- *    bounded by two batches of at most seal_max_rows rows plus the spares. Dedupe and
+ *    most one batch is in flight. The consumer waits only when its batch is due (by time,
+ *    seal_max_rows, or FF_STORE_MAX_BATCH_DAYS days) while the previous one is still being
+ *    sealed; so reading stops for max(0, seal time - seal_interval_ms) per seal instead of
+ *    the whole seal. (Reading on into the due batch was tried: at full ingest on a loaded
+ *    machine the read-but-unsealed rows, which back-pressure does not count, grew to 60k per
+ *    batch, seals to 1-4 s and the delay to seconds; waiting makes the backlog, and with it
+ *    the 503s, reflect the seal's pace.) Memory: two batches of at most seal_max_rows rows
+ *    plus the spares. Dedupe and
  *    record -> row run at read time, in log order, so the in-flight batch's ids are in the
  *    set before the next batch is read. flush hands over what was read and waits until it
  *    is live; retention and close wait for the batch in flight.
@@ -173,8 +176,8 @@ typedef struct ff_store_opts {
     const char *dir;           /* DATA/store; created if missing */
     ff_evlog *log;             /* borrowed */
     uint32_t seal_interval_ms; /* 0 = 1000 */
-    uint64_t seal_max_rows;    /* 0 = 200000; a batch this full waits for the seal in flight:
-                                  at most two batches of this many rows in memory */
+    uint64_t seal_max_rows;    /* 0 = 200000; at most two batches of this many rows in memory
+                                  (the one read and the one being sealed) */
     int64_t dedupe_window_ms;  /* 0 = 24 h; < 0 = no dedupe */
     uint64_t dedupe_max_ids;   /* 0 = 2 Mi */
     uint32_t merge_fanin;      /* merge when a day has more parts of one level; 0 = 8 */
@@ -237,9 +240,9 @@ ff_rc ff_store_stop(ff_store *s, ff_err *err);
 /* ---- operations -------------------------------------------------------------------------- */
 
 /* One consumer step in the caller's thread: read up to max_records durable records (0 = until
- * the durable tail), hand the batch to the seal thread when seal_interval_ms passed (if no
- * seal is in flight; else read on) or seal_max_rows are pending (waiting for the seal in
- * flight), then at most one merge. Returns before the seal is done (flush waits for it); a
+ * the durable tail), hand the batch to the seal thread when seal_interval_ms passed or
+ * seal_max_rows are pending (first waiting for the seal in flight, if any), then at most one
+ * merge. Returns before the seal is done (flush waits for it); a
  * seal's failure is returned by a later poll or flush. *n_read_out (may be NULL) gets the
  * records read. */
 ff_rc ff_store_poll(ff_store *s, uint64_t max_records, uint64_t *n_read_out, ff_err *err);

@@ -966,13 +966,13 @@ static void test_read_during_seal(void)
     check_exactly_once(500);
     ff_store_close(s);
 
-    /* The consumer thread: it reads the second append while the first seal is held. */
+    /* The consumer thread: it reads the second append while the first seal is held; the
+     * batch it fills is then full (200 rows) and waits for the held seal (the memory bound). */
     pthread_mutex_lock(&gate.mu);
     gate.opened = false;
     gate.calls = 0;
     pthread_mutex_unlock(&gate.mu);
-    o.seal_interval_ms = 10;
-    o.seal_max_rows = 0;
+    o.seal_max_rows = 200;
     s = store_open(&e, log, &o);
     FF_CHECK_EQ(ff_store_start(s, &err), FF_OK);
     log_append(log, ids_buf + 500, 200, 3000000);
@@ -986,10 +986,12 @@ static void test_read_during_seal(void)
     FF_CHECK(!gate_is_open(&gate));
     FF_CHECK_EQ(st.consumed_offset, n);
     FF_CHECK_EQ(st.resume_offset, 500);
-    FF_CHECK(st.seal_wait_ns_total == 0); /* a due batch waits by reading on, not blocked */
+    FF_CHECK_EQ(st.rows, 500);
+    usleep(20000);
     gate_open(&gate);
     FF_CHECK_EQ(ff_store_stop(s, &err), FF_OK);
     ff_store_stats_get(s, &st);
+    FF_CHECK(st.seal_wait_ns_total >= 10000000ull); /* the full batch waited for the seal */
     FF_CHECK_EQ(st.rows, n);
     FF_CHECK_EQ(st.resume_offset, n);
     collect(s);
