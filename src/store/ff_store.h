@@ -42,13 +42,14 @@
  *    machine the read-but-unsealed rows, which back-pressure does not count, grew to 60k per
  *    batch, seals to 1-4 s and the delay to seconds; waiting makes the backlog, and with it
  *    the 503s, reflect the seal's pace.) Memory: two batches of at most seal_max_rows rows
- *    plus the spares. Dedupe and
- *    record -> row run at read time, in log order, so the in-flight batch's ids are in the
- *    set before the next batch is read. flush hands over what was read and waits until it
- *    is live; retention and close wait for the batch in flight.
+ *    plus the spares. Dedupe and record -> row run at read time, in log order, so the
+ *    in-flight batch's ids are in the set before the next batch is read. flush hands over
+ *    what was read and waits until it is live; retention and close wait for the batch in
+ *    flight.
  *
  *  - Seal batch and SEALED (the crash-safety argument). A batch is the log range
- *    [first, last] consumed since the previous seal, first == SEALED. Its rows go to one part
+ *    [first, last] read after the previous batch; when its seal starts, first == SEALED
+ *    (the previous batch's seal has moved SEALED to its last + 1). Its rows go to one part
  *    per UTC day; a part's range is [min, max] of its rows' offsets, a sub-range of the batch
  *    range. (The whole batch range was the first plan, but ff_part_writer_opts takes the range
  *    when the writer is created, before the batch's end is known; the argument below needs
