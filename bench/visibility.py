@@ -139,6 +139,7 @@ def main():
                       "seal_s_mean": round(float(met.get("footfall_store_seal_seconds_sum", 0)) /
                                            max(1, float(met.get("footfall_store_seals_total", 0))), 3),
                       "seal_s_max": met.get("footfall_store_seal_seconds_max"),
+                      "seal_wait_s": met.get("footfall_store_seal_wait_seconds_sum"),
                       "rows_per_seal": round(float(met.get("footfall_store_sealed_rows_total", 0)) /
                                              max(1, float(met.get("footfall_store_seals_total", 0)))),
                       "merges": met.get("footfall_store_merges_total")}))

@@ -433,7 +433,7 @@ static enum MHD_Result handle_metrics(ff_server *s, struct MHD_Connection *c)
         "# TYPE footfall_store_rows gauge\nfootfall_store_rows %" PRIu64 "\n"
         "# TYPE footfall_store_parts gauge\nfootfall_store_parts %" PRIu64 "\n"
         "# TYPE footfall_store_bytes gauge\nfootfall_store_bytes %" PRIu64 "\n"
-        "# HELP footfall_store_lag_records Durable log records not yet in parts.\n"
+        "# HELP footfall_store_lag_records Durable log records the store has not read yet.\n"
         "# TYPE footfall_store_lag_records gauge\nfootfall_store_lag_records %" PRIu64 "\n"
         "# TYPE footfall_store_duplicates_total counter\n"
         "footfall_store_duplicates_total %" PRIu64 "\n"
@@ -441,13 +441,20 @@ static enum MHD_Result handle_metrics(ff_server *s, struct MHD_Connection *c)
         "# HELP footfall_store_seal_seconds Time spent sealing parts (sum) and the longest seal.\n"
         "# TYPE footfall_store_seal_seconds_sum counter\nfootfall_store_seal_seconds_sum %.3f\n"
         "# TYPE footfall_store_seal_seconds_max gauge\nfootfall_store_seal_seconds_max %.3f\n"
+        "# HELP footfall_store_seal_wait_seconds Time the store consumer stopped reading to wait "
+        "for a seal in flight (sum) and the longest wait.\n"
+        "# TYPE footfall_store_seal_wait_seconds_sum counter\n"
+        "footfall_store_seal_wait_seconds_sum %.3f\n"
+        "# TYPE footfall_store_seal_wait_seconds_max gauge\n"
+        "footfall_store_seal_wait_seconds_max %.3f\n"
         "# TYPE footfall_store_sealed_rows_total counter\nfootfall_store_sealed_rows_total %" PRIu64
         "\n"
         "# TYPE footfall_store_merges_total counter\nfootfall_store_merges_total %" PRIu64 "\n"
         "# TYPE footfall_store_failed gauge\nfootfall_store_failed %d\n",
         ss.rows, ss.parts, ss.bytes, ss.lag, ss.duplicates, ss.seals,
-        (double)ss.seal_ns_total / 1e9, (double)ss.seal_ns_max / 1e9, ss.sealed_rows, ss.merges,
-        ss.failed ? 1 : 0);
+        (double)ss.seal_ns_total / 1e9, (double)ss.seal_ns_max / 1e9,
+        (double)ss.seal_wait_ns_total / 1e9, (double)ss.seal_wait_ns_max / 1e9, ss.sealed_rows,
+        ss.merges, ss.failed ? 1 : 0);
     enum MHD_Result r = respond(s, c, 200, "text/plain; version=0.0.4; charset=utf-8",
                                 b.data ? b.data : "", b.len, NULL, false);
     ff_buf_fini(&b);

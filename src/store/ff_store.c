@@ -282,34 +282,54 @@ typedef struct day_batch {
     uint64_t first, last; /* offsets of its rows */
 } day_batch;
 
+/* One seal batch: the log range [first, last] read since the previous batch, as one writer
+ * per UTC day. The consumer fills one (ff_store.fill) while the seal thread seals the one
+ * before it (ff_store.flight). */
+typedef struct seal_batch {
+    day_batch day[FF_STORE_MAX_BATCH_DAYS];
+    size_t n_days;
+    uint64_t records, rows, last; /* last: offset of its last record */
+    uint64_t start_ns;            /* when its first record was read */
+} seal_batch;
+
 struct ff_store {
     ff_store_opts o;
     char *dir;
     ff_evlog *log;
 
-    pthread_mutex_t mu; /* live set, refs, counters read by stats */
+    pthread_mutex_t mu; /* live set, refs, SEALED (sealed), counters read by stats */
     part_ent **live;
     size_t n_live, cap_live;
+    uint64_t sealed; /* SEALED; written by whoever seals (the seal thread), under mu */
 
     pthread_mutex_t work_mu; /* consumer steps vs retain */
     ff_evlog_cursor *cur;
-    uint64_t sealed;           /* SEALED */
     uint64_t next_read;        /* first offset not read */
     _Atomic uint64_t read_pub; /* next_read, published for ff_store_backlog (any thread) */
-    day_batch batch[FF_STORE_MAX_BATCH_DAYS];
-    size_t n_batch_days;
-    /* Writers of sealed batches, kept for the next batches (ff_part_writer_reset): their
-     * buffers, sort arrays and zstd contexts are reused instead of faulted in every second.
-     * At most SPARE_WRITERS: a live server's batches touch one day (two around midnight);
-     * a backfill touching many days does not keep a writer per day. */
-    ff_part_writer *spare[SPARE_WRITERS];
-    size_t n_spare;
-    uint64_t batch_records, batch_rows, batch_last;
-    uint64_t batch_start_ns;
+    seal_batch fill;           /* the batch being read (consumer-owned) */
     int64_t last_retain_ms;
     ff_arena arena;
     dedupe dd;
     ff_part_ctx *ctx;
+
+    /* The seal thread (DESIGN: overlapped seals). It seals `flight` while the consumer reads
+     * into `fill`; at most one batch is in flight, and batches are handed over in log order.
+     * seal_mu guards everything in this block; lock order work_mu -> seal_mu -> mu. */
+    pthread_mutex_t seal_mu;
+    pthread_cond_t seal_cv; /* a batch was handed over, or seal_quit */
+    pthread_cond_t done_cv; /* the batch in flight was sealed (or failed) */
+    pthread_t seal_thread;
+    bool seal_running, seal_quit, in_flight;
+    seal_batch flight;
+    ff_rc seal_rc; /* the first failed seal (sticky: no later batch is handed over) */
+    ff_err seal_err;
+    /* Writers of sealed batches, kept for the next batches (ff_part_writer_reset): their
+     * buffers, sort arrays and zstd contexts are reused instead of faulted in every second.
+     * At most SPARE_WRITERS: a live server's batches touch one day (two around midnight), and
+     * two batches alternate (one read, one sealed); a backfill touching many days does not
+     * keep a writer per day. The seal thread returns them, the consumer takes them. */
+    ff_part_writer *spare[SPARE_WRITERS];
+    size_t n_spare;
 
     pthread_t thread;
     bool thread_running;
@@ -802,6 +822,9 @@ ff_rc ff_store_open(const ff_store_opts *opts, ff_store **out, ff_err *err)
     pthread_mutex_init(&s->work_mu, NULL);
     pthread_mutex_init(&s->merge_mu, NULL);
     pthread_cond_init(&s->merge_cv, NULL);
+    pthread_mutex_init(&s->seal_mu, NULL);
+    pthread_cond_init(&s->seal_cv, NULL);
+    pthread_cond_init(&s->done_cv, NULL);
     ff_arena_init(&s->arena, 1 << 16, (size_t)256 << 20);
     s->dir = ff_strdup(opts->dir);
     s->o.dir = s->dir;
@@ -829,6 +852,8 @@ ff_rc ff_store_open(const ff_store_opts *opts, ff_store **out, ff_err *err)
         qsort(s->live, s->n_live, sizeof *s->live, ent_log_cmp);
     if (!rc && !s->o.read_only)
         rc = dedupe_rebuild(s, err);
+    s->st.dedupe_ids = s->dd.n;
+    s->st.dedupe_evicted = s->dd.evicted;
     s->next_read = s->sealed;
     atomic_store(&s->read_pub, s->next_read);
     if (rc) {
@@ -841,30 +866,33 @@ ff_rc ff_store_open(const ff_store_opts *opts, ff_store **out, ff_err *err)
 
 /* ---- seal ------------------------------------------------------------------------------- */
 
-/* Empty the batch; its writers become spares (keep = true) or are freed. */
-static void batch_drop(ff_store *s, bool keep)
+/* Give back a batch's writers: as spares (keep; under seal_mu) or freed. Empties the batch. */
+static void batch_release(ff_store *s, seal_batch *sb, bool keep)
 {
-    for (size_t i = 0; i < s->n_batch_days; i++) {
+    for (size_t i = 0; i < sb->n_days; i++) {
         if (keep && s->n_spare < SPARE_WRITERS)
-            s->spare[s->n_spare++] = s->batch[i].w;
+            s->spare[s->n_spare++] = sb->day[i].w;
         else
-            ff_part_writer_free(s->batch[i].w);
+            ff_part_writer_free(sb->day[i].w);
     }
-    s->n_batch_days = 0;
-    s->batch_records = s->batch_rows = 0;
+    sb->n_days = 0;
+    sb->records = sb->rows = 0;
 }
 
-/* A writer for a new day of the batch: a spare reset to opts, or a new one. */
+/* A writer for a new day of the batch being read: a spare reset to opts, or a new one. */
 static ff_rc batch_writer(ff_store *s, const ff_part_writer_opts *wo, ff_part_writer **out,
                           ff_err *err)
 {
-    if (s->n_spare == 0)
+    pthread_mutex_lock(&s->seal_mu);
+    ff_part_writer *w = s->n_spare ? s->spare[--s->n_spare] : NULL;
+    pthread_mutex_unlock(&s->seal_mu);
+    if (!w)
         return ff_part_writer_new(wo, out, err);
-    ff_part_writer *w = s->spare[s->n_spare - 1];
     ff_rc rc = ff_part_writer_reset(w, wo, err);
-    if (rc)
+    if (rc) {
+        ff_part_writer_free(w);
         return rc;
-    s->n_spare--;
+    }
     *out = w;
     return FF_OK;
 }
@@ -881,18 +909,24 @@ static ff_rc ensure_day_dir(ff_store *s, int32_t day, char *ddir, size_t cap, ff
     return FF_OK;
 }
 
-/* Publish every day's part of the batch, then SEALED, then make them live. */
-static ff_rc seal(ff_store *s, ff_err *err)
+/* Seal one batch (on the seal thread): publish every day's part, then SEALED, then make the
+ * parts live. The caller gives the writers back. */
+static ff_rc seal_batch_run(ff_store *s, seal_batch *sb, ff_err *err)
 {
-    if (s->batch_records == 0)
-        return FF_OK;
     part_ent *made[FF_STORE_MAX_BATCH_DAYS];
     size_t n_made = 0;
     ff_rc rc = FF_OK;
     uint64_t t0 = ff_clock_mono_ns();
-    for (size_t i = 0; i < s->n_batch_days && !rc; i++) {
-        day_batch *b = &s->batch[i];
+    for (size_t i = 0; i < sb->n_days && !rc; i++) {
+        day_batch *b = &sb->day[i];
         char ddir[PATH_MAX_BYTES], name[64], path[PATH_MAX_BYTES + 64];
+        if (s->o.test_seal_hook)
+            rc = s->o.test_seal_hook(s->o.test_seal_arg, b->day, b->first, b->last);
+        if (rc) {
+            FF_ERR_SET(err, rc, "seal of %" PRIu64 "-%" PRIu64 " failed (test hook)", b->first,
+                       b->last);
+            break;
+        }
         rc = ensure_day_dir(s, b->day, ddir, sizeof ddir, err);
         if (rc)
             break;
@@ -904,7 +938,7 @@ static ff_rc seal(ff_store *s, ff_err *err)
         if (!rc)
             n_made++;
     }
-    uint64_t next = s->batch_last + 1;
+    uint64_t next = sb->last + 1;
     if (!rc)
         rc = sealed_write(s, next, err);
     if (!rc) {
@@ -913,12 +947,13 @@ static ff_rc seal(ff_store *s, ff_err *err)
         if (!rc) {
             for (size_t i = 0; i < n_made; i++)
                 s->live[s->n_live++] = made[i];
+            s->sealed = next;
             s->st.seals++;
             uint64_t dt = ff_clock_mono_ns() - t0;
             s->st.seal_ns_total += dt;
             if (dt > s->st.seal_ns_max)
                 s->st.seal_ns_max = dt;
-            s->st.sealed_rows += s->batch_rows;
+            s->st.sealed_rows += sb->rows;
         }
         s->merge_kicks++;
         pthread_cond_signal(&s->merge_cv);
@@ -927,12 +962,122 @@ static ff_rc seal(ff_store *s, ff_err *err)
     if (rc) {
         for (size_t i = 0; i < n_made; i++)
             ent_free(made[i]);
-        batch_drop(s, false);
         return set_failed(s, rc);
     }
-    s->sealed = next;
-    batch_drop(s, true);
     return FF_OK;
+}
+
+/* The seal thread: seal each batch handed over, one at a time, in the order handed over. A
+ * failed seal is remembered (seal_rc): the consumer hands over nothing more, so no later
+ * batch is published after a failed one. */
+static void *seal_main(void *arg)
+{
+    ff_store *s = arg;
+    pthread_setname_np(pthread_self(), "ff-seal");
+    pthread_mutex_lock(&s->seal_mu);
+    for (;;) {
+        if (!s->in_flight) {
+            if (s->seal_quit)
+                break;
+            pthread_cond_wait(&s->seal_cv, &s->seal_mu);
+            continue;
+        }
+        pthread_mutex_unlock(&s->seal_mu);
+        ff_err err = {0};
+        ff_rc rc = seal_batch_run(s, &s->flight, &err);
+        pthread_mutex_lock(&s->seal_mu);
+        batch_release(s, &s->flight, rc == FF_OK);
+        if (rc && !s->seal_rc) {
+            s->seal_rc = rc;
+            s->seal_err = err;
+            FF_LOG(FF_LOG_ERROR, "store", "seal failed: %s: %s", ff_rc_name(rc), err.msg);
+        }
+        s->in_flight = false;
+        pthread_cond_broadcast(&s->done_cv);
+    }
+    pthread_mutex_unlock(&s->seal_mu);
+    return NULL;
+}
+
+/* Under seal_mu: wait until no batch is in flight; the time waited counts as seal_wait_ns. */
+static void seal_wait_idle_locked(ff_store *s)
+{
+    if (!s->in_flight)
+        return;
+    uint64_t t0 = ff_clock_mono_ns();
+    while (s->in_flight)
+        pthread_cond_wait(&s->done_cv, &s->seal_mu);
+    uint64_t dt = ff_clock_mono_ns() - t0;
+    pthread_mutex_lock(&s->mu);
+    s->st.seal_wait_ns_total += dt;
+    if (dt > s->st.seal_wait_ns_max)
+        s->st.seal_wait_ns_max = dt;
+    pthread_mutex_unlock(&s->mu);
+}
+
+/* Wait for the batch in flight (if any); its error, if it failed. */
+static ff_rc seal_wait(ff_store *s, ff_err *err)
+{
+    pthread_mutex_lock(&s->seal_mu);
+    seal_wait_idle_locked(s);
+    ff_rc rc = s->seal_rc;
+    if (rc && err)
+        *err = s->seal_err;
+    pthread_mutex_unlock(&s->seal_mu);
+    return rc;
+}
+
+/* Hand the batch being read over to the seal thread (started on first use) and start an empty
+ * one; first wait for the batch still in flight, if any. A seal that failed is returned here
+ * (and the batch is kept, never handed over). */
+static ff_rc seal_handoff(ff_store *s, ff_err *err)
+{
+    if (s->fill.records == 0)
+        return FF_OK;
+    pthread_mutex_lock(&s->seal_mu);
+    seal_wait_idle_locked(s);
+    ff_rc rc = s->seal_rc;
+    if (rc) {
+        if (err)
+            *err = s->seal_err;
+    } else if (!s->seal_running) {
+        s->seal_running = pthread_create(&s->seal_thread, NULL, seal_main, s) == 0;
+        if (!s->seal_running)
+            rc = FF_ERR_SET(err, FF_ENOMEM, "cannot start the store's seal thread");
+    }
+    if (!rc) {
+        s->flight = s->fill;
+        s->in_flight = true;
+        pthread_cond_signal(&s->seal_cv);
+    }
+    pthread_mutex_unlock(&s->seal_mu);
+    if (rc)
+        return set_failed(s, rc);
+    s->fill.n_days = 0;
+    s->fill.records = s->fill.rows = 0;
+    return FF_OK;
+}
+
+/* Seal everything read so far and wait until it is live (or failed). */
+static ff_rc seal_all(ff_store *s, ff_err *err)
+{
+    ff_rc rc = seal_handoff(s, err);
+    if (!rc)
+        rc = seal_wait(s, err);
+    return rc;
+}
+
+/* Stop the seal thread after the batch in flight (close). */
+static void seal_thread_stop(ff_store *s)
+{
+    pthread_mutex_lock(&s->seal_mu);
+    bool running = s->seal_running;
+    s->seal_quit = true;
+    pthread_cond_signal(&s->seal_cv);
+    pthread_mutex_unlock(&s->seal_mu);
+    if (running)
+        pthread_join(s->seal_thread, NULL);
+    s->seal_running = false;
 }
 
 /* ---- merge ------------------------------------------------------------------------------ */
@@ -1168,6 +1313,9 @@ ff_rc ff_store_retain(ff_store *s, uint32_t keep_days, int64_t now_ms, uint32_t 
     if (s->o.read_only)
         return FF_ERR_SET(err, FF_EINVAL, "store opened read-only");
     pthread_mutex_lock(&s->work_mu);
+    /* The seal in flight may write into a day folder about to be removed: let it finish
+     * (work_mu keeps the next batch from being handed over). Its failure is not ours. */
+    (void)seal_wait(s, NULL);
     pthread_mutex_lock(&s->merge_mu);
     ff_rc rc = retain_locked(s, keep_days, now_ms, n_days_out, err);
     pthread_mutex_unlock(&s->merge_mu);
@@ -1179,9 +1327,9 @@ ff_rc ff_store_retain(ff_store *s, uint32_t keep_days, int64_t now_ms, uint32_t 
 
 static day_batch *batch_day(ff_store *s, int32_t day)
 {
-    for (size_t i = 0; i < s->n_batch_days; i++)
-        if (s->batch[i].day == day)
-            return &s->batch[i];
+    for (size_t i = 0; i < s->fill.n_days; i++)
+        if (s->fill.day[i].day == day)
+            return &s->fill.day[i];
     return NULL;
 }
 
@@ -1203,15 +1351,15 @@ static ff_rc consume_one(ff_store *s, uint64_t off, const char *rec, size_t len,
     if (rc == FF_ENOMEM)
         return FF_ERR_SET(err, rc, "out of memory converting record %" PRIu64, off);
     day_batch *b = rc ? NULL : batch_day(s, (int32_t)day);
-    if (!rc && !b && s->n_batch_days == FF_STORE_MAX_BATCH_DAYS) {
-        ff_rc src = seal(s, err); /* the batch so far ends at off - 1 */
+    if (!rc && !b && s->fill.n_days == FF_STORE_MAX_BATCH_DAYS) {
+        ff_rc src = seal_handoff(s, err); /* the batch so far ends at off - 1 */
         if (src)
             return src;
     }
-    if (s->batch_records == 0)
-        s->batch_start_ns = ff_clock_mono_ns();
-    s->batch_records++;
-    s->batch_last = off;
+    if (s->fill.records == 0)
+        s->fill.start_ns = ff_clock_mono_ns();
+    s->fill.records++;
+    s->fill.last = off;
     if (rc) { /* FF_EBADINPUT / FF_ELIMIT: the record cannot be a row; it is skipped */
         pthread_mutex_lock(&s->mu);
         s->st.rejected++;
@@ -1233,22 +1381,45 @@ static ff_rc consume_one(ff_store *s, uint64_t off, const char *rec, size_t len,
         dd_add(d, h, row.num[FF_COL_RECEIVED_AT]);
     }
     if (!b) {
-        b = &s->batch[s->n_batch_days];
+        b = &s->fill.day[s->fill.n_days];
         ff_part_writer_opts wo = {
             .has_partition_day = true, .partition_day = (int32_t)day, .no_sync = s->o.no_sync};
         *b = (day_batch){.day = (int32_t)day, .first = off};
         rc = batch_writer(s, &wo, &b->w, err);
         if (rc)
             return rc;
-        s->n_batch_days++;
+        s->fill.n_days++;
     }
     rc = ff_part_writer_add(b->w, &row, err);
     if (rc)
         return rc;
     b->last = off;
-    s->batch_rows++;
+    s->fill.rows++;
     return FF_OK;
 }
+
+/* The batch being read is due by time: seal_interval_ms since its first record. */
+static bool fill_due(const ff_store *s, uint64_t now_ns)
+{
+    return s->fill.records &&
+           now_ns - s->fill.start_ns >= (uint64_t)s->o.seal_interval_ms * 1000000u;
+}
+
+/* FF_EFAILED, with the failed seal's reason when a seal failed. */
+static ff_rc failed_rc(ff_store *s, ff_err *err)
+{
+    pthread_mutex_lock(&s->seal_mu);
+    ff_rc seal_rc = s->seal_rc;
+    ff_err se = s->seal_err;
+    pthread_mutex_unlock(&s->seal_mu);
+    if (seal_rc)
+        return FF_ERR_SET(err, FF_EFAILED,
+                          "store is failed (a seal failed: %s): close and reopen it", se.msg);
+    return FF_ERR_SET(err, FF_EFAILED, "store is failed: close and reopen it");
+}
+
+/* How often (in records) the read loop checks whether the batch is due by time. */
+#define DUE_CHECK_RECORDS 256
 
 static ff_rc poll_locked(ff_store *s, uint64_t max_records, uint64_t *n_read, ff_err *err)
 {
@@ -1256,7 +1427,7 @@ static ff_rc poll_locked(ff_store *s, uint64_t max_records, uint64_t *n_read, ff
     if (s->o.read_only)
         return FF_ERR_SET(err, FF_EINVAL, "store opened read-only");
     if (atomic_load(&s->failed))
-        return FF_ERR_SET(err, FF_EFAILED, "store is failed: close and reopen it");
+        return failed_rc(s, err);
     ff_rc rc = FF_OK;
     if (!s->cur && (rc = ff_evlog_cursor_open(s->log, s->next_read, &s->cur, err)) != FF_OK)
         return set_failed(s, rc);
@@ -1276,13 +1447,21 @@ static ff_rc poll_locked(ff_store *s, uint64_t max_records, uint64_t *n_read, ff
         s->next_read = off + 1;
         atomic_store_explicit(&s->read_pub, s->next_read, memory_order_relaxed);
         (*n_read)++;
-        if (s->batch_rows >= s->o.seal_max_rows && (rc = seal(s, err)) != FF_OK)
+        /* Full or due by time: hand over, waiting for the seal in flight if there is one
+         * (reading on would grow the batch, and with it the next seal and the time until its
+         * rows are queryable, unseen by back-pressure, which counts unread records). */
+        if (s->fill.rows >= s->o.seal_max_rows ||
+            (*n_read % DUE_CHECK_RECORDS == 0 && fill_due(s, ff_clock_mono_ns())))
+            rc = seal_handoff(s, err);
+        if (rc)
             return rc;
     }
-    if (s->batch_records &&
-        ff_clock_mono_ns() - s->batch_start_ns >= (uint64_t)s->o.seal_interval_ms * 1000000u &&
-        (rc = seal(s, err)) != FF_OK)
+    if (fill_due(s, ff_clock_mono_ns()) && (rc = seal_handoff(s, err)) != FF_OK)
         return rc;
+    pthread_mutex_lock(&s->mu); /* consumer-owned counters, for stats from any thread */
+    s->st.dedupe_ids = s->dd.n;
+    s->st.dedupe_evicted = s->dd.evicted;
+    pthread_mutex_unlock(&s->mu);
     if (!s->o.no_merge && !s->merge_running) { /* else the merge thread does it */
         bool did;
         pthread_mutex_lock(&s->merge_mu);
@@ -1295,6 +1474,10 @@ static ff_rc poll_locked(ff_store *s, uint64_t max_records, uint64_t *n_read, ff
         int64_t now = ff_clock_now_ms();
         if (now - s->last_retain_ms >= 60000) {
             s->last_retain_ms = now;
+            /* No seal may write into a day folder being removed: wait for the one in flight
+             * (work_mu keeps the next from being handed over). */
+            if ((rc = seal_wait(s, err)) != FF_OK)
+                return rc;
             pthread_mutex_lock(&s->merge_mu); /* waits for a running merge */
             rc = retain_locked(s, s->o.keep_days, now, NULL, err);
             pthread_mutex_unlock(&s->merge_mu);
@@ -1316,13 +1499,13 @@ ff_rc ff_store_poll(ff_store *s, uint64_t max_records, uint64_t *n_read_out, ff_
     return rc;
 }
 
+/* Seal what was read, and wait until it and the batch in flight are live (or failed). */
 ff_rc ff_store_flush(ff_store *s, ff_err *err)
 {
     if (s->o.read_only)
         return FF_ERR_SET(err, FF_EINVAL, "store opened read-only");
     pthread_mutex_lock(&s->work_mu);
-    ff_rc rc =
-        atomic_load(&s->failed) ? FF_ERR_SET(err, FF_EFAILED, "store is failed") : seal(s, err);
+    ff_rc rc = atomic_load(&s->failed) ? failed_rc(s, err) : seal_all(s, err);
     pthread_mutex_unlock(&s->work_mu);
     return rc;
 }
@@ -1352,8 +1535,8 @@ static void *consumer_main(void *arg)
         if (rc || n)
             continue;
         uint32_t wait_ms = POLL_WAIT_MS;
-        if (s->batch_records) {
-            uint64_t age_ms = (ff_clock_mono_ns() - s->batch_start_ns) / 1000000u;
+        if (s->fill.records) {
+            uint64_t age_ms = (ff_clock_mono_ns() - s->fill.start_ns) / 1000000u;
             uint64_t left = age_ms >= s->o.seal_interval_ms ? 0 : s->o.seal_interval_ms - age_ms;
             wait_ms = left < wait_ms ? (uint32_t)left + 1 : wait_ms;
         }
@@ -1455,8 +1638,9 @@ void ff_store_close(ff_store *s)
         atomic_store(&s->stop, true);
         pthread_join(s->thread, NULL);
     }
+    seal_thread_stop(s); /* after the batch in flight (handed over by a poll) */
     merge_thread_stop(s);
-    batch_drop(s, false);
+    batch_release(s, &s->fill, false);
     for (size_t i = 0; i < s->n_spare; i++)
         ff_part_writer_free(s->spare[i]);
     ff_evlog_cursor_close(s->cur);
@@ -1472,6 +1656,9 @@ void ff_store_close(ff_store *s)
     pthread_mutex_destroy(&s->work_mu);
     pthread_mutex_destroy(&s->merge_mu);
     pthread_cond_destroy(&s->merge_cv);
+    pthread_mutex_destroy(&s->seal_mu);
+    pthread_cond_destroy(&s->seal_cv);
+    pthread_cond_destroy(&s->done_cv);
     ff_free(s->dir);
     ff_free(s);
 }
@@ -1534,6 +1721,7 @@ void ff_store_stats_get(ff_store *s, ff_store_stats *out)
 {
     pthread_mutex_lock(&s->mu);
     *out = s->st;
+    out->resume_offset = s->sealed;
     out->rows = out->parts = out->bytes = 0;
     for (size_t i = 0; i < s->n_live; i++) {
         const ff_part_info *in = ff_part_get_info(s->live[i]->p);
@@ -1542,13 +1730,10 @@ void ff_store_stats_get(ff_store *s, ff_store_stats *out)
         out->parts++;
     }
     pthread_mutex_unlock(&s->mu);
-    /* Consumer-owned fields: read racily when the thread runs (monitoring only); the read
-     * offset as the consumer publishes it for ff_store_backlog. */
-    out->resume_offset = s->sealed;
+    /* The read offset as the consumer publishes it for ff_store_backlog; the dedupe counts
+     * as of the consumer's last poll. */
     out->consumed_offset = atomic_load_explicit(&s->read_pub, memory_order_relaxed);
     out->lag = ff_store_backlog(s);
-    out->dedupe_ids = s->dd.n;
-    out->dedupe_evicted = s->dd.evicted;
     out->failed = atomic_load(&s->failed);
 }
 

@@ -13,9 +13,11 @@
  *   DATA/store/LOCK                              flock of the one writer (FF_ELOCKED)
  *   DATA/store/<YYYYMMDD>/L<lvl>-<first>-<last>.part    first/last: 20-digit log offsets
  *
- *   log --cursor--> rows --dedupe--> one ff_part_writer per UTC day of ts (the seal batch)
- *        --seal--> L0 parts, all with range [batch first, batch last] --> SEALED := last + 1
- *        --> live set (refcounted) --> snapshots
+ *   consumer:    log --cursor--> rows --dedupe--> one ff_part_writer per UTC day of ts
+ *                (batch N+1, read while batch N is sealed)
+ *                   --hand over (at most one batch in flight)-->
+ *   seal thread: batch N --> L0 parts, each within [batch first, batch last]
+ *                --> SEALED := last + 1 --> live set (refcounted) --> snapshots
  *   L<k> parts of one day, more than merge_fanin of them --> one L<k+1> part --> unlink inputs
  *
  *  - The "open part" of the issue is realised as sub-second sealing: every seal_interval_ms
@@ -24,13 +26,30 @@
  *    ever see immutable, mmapped parts: no structure is shared between the consumer and
  *    readers except the refcounted list of parts, and a snapshot costs one mutex hold. The
  *    many small L0 parts this creates are merged in the background (below). Cost: one part
- *    file per day touched per second of ingest, and fsyncs when sync is on. The writers of a
- *    sealed batch are kept as spares and reset for the next batch (ff_part_writer_reset), so
- *    a steady seal per second reuses warm buffers and zstd contexts instead of faulting in
- *    fresh ones; up to 4 spares hold about one batch's worth of memory between seals.
+ *    file per day touched per seal, and fsyncs when sync is on. The writers of a
+ *    sealed batch are kept as spares and reset for a later batch (ff_part_writer_reset), so
+ *    steady seals reuse warm buffers and zstd contexts instead of faulting in fresh ones; up
+ *    to 4 spares hold about one batch's worth of memory between seals.
+ *
+ *  - Overlapped seals. A seal (sort, encode, zstd, fsync, publish, SEALED) takes about as
+ *    long as reading its rows did (0.4-0.7 s per 250 ms of full ingest), so the consumer
+ *    does not seal: it hands the batch to a seal thread of the store's own (started at the
+ *    first seal) and reads on into a new batch with other writers (spares or new ones). At
+ *    most one batch is in flight. The consumer waits only when its batch is due (by time,
+ *    seal_max_rows, or FF_STORE_MAX_BATCH_DAYS days) while the previous one is still being
+ *    sealed; so reading stops for max(0, seal time - seal_interval_ms) per seal instead of
+ *    the whole seal. (Reading on into the due batch was tried: at full ingest on a loaded
+ *    machine the read-but-unsealed rows, which back-pressure does not count, grew to 60k per
+ *    batch, seals to 1-4 s and the delay to seconds; waiting makes the backlog, and with it
+ *    the 503s, reflect the seal's pace.) Memory: two batches of at most seal_max_rows rows
+ *    plus the spares. Dedupe and record -> row run at read time, in log order, so the
+ *    in-flight batch's ids are in the set before the next batch is read. flush hands over
+ *    what was read and waits until it is live; retention and close wait for the batch in
+ *    flight.
  *
  *  - Seal batch and SEALED (the crash-safety argument). A batch is the log range
- *    [first, last] consumed since the previous seal, first == SEALED. Its rows go to one part
+ *    [first, last] read after the previous batch; when its seal starts, first == SEALED
+ *    (the previous batch's seal has moved SEALED to its last + 1). Its rows go to one part
  *    per UTC day; a part's range is [min, max] of its rows' offsets, a sub-range of the batch
  *    range. (The whole batch range was the first plan, but ff_part_writer_opts takes the range
  *    when the writer is created, before the batch's end is known; the argument below needs
@@ -48,8 +67,17 @@
  *    survive with SEALED past them, or all are deleted before re-consumption). Using
  *    max(log_last) + 1 from the parts instead would skip the unwritten days of case a.
  *    A batch with no rows (all duplicates or rejected) still advances SEALED.
+ *    With overlapped seals the argument is unchanged because batches reach disk strictly one
+ *    after another: the seal thread seals batches in the order they were handed over, one at
+ *    a time, and batch N+1 is handed over only after batch N's seal returned, i.e. after its
+ *    SEALED write. Batch N+1 exists only in memory until then (a crash drops it; it is
+ *    re-read from the log, which SEALED has not passed). So at any moment at most one batch
+ *    has parts on disk past SEALED, and its first offset is SEALED: cases a and b above.
+ *    A failed seal (any write error) makes the store failed and is sticky: no later batch is
+ *    handed over, so nothing after a failed batch is ever published.
  *
- *  - Merges run in the consumer between seals. When a day folder holds more than
+ *  - Merges run on a merge thread while the consumer thread runs (without it, in poll between
+ *    steps; no_merge: never). When a day folder holds more than
  *    merge_fanin parts of level k (default 8), the oldest of them (by range, as many as fit
  *    in merge_max_rows, at least 2) are read block by block (ff_block_row) into a writer that
  *    re-sorts, published as one L<k+1> part covering [min first, max last], swapped into the
@@ -88,12 +116,12 @@
  *
  *    open --start--> [running: thread polls] --stop--> [open] --close--> (freed)
  *     |   \--poll (caller's thread)--> [open]
- *     \-- any write fails --> [failed] (poll/start: FF_EFAILED; snapshots still work;
- *                                       close and reopen: open's recovery runs)
+ *     \-- any write fails --> [failed] (poll/flush/start: FF_EFAILED; snapshots still work;
+ *          (a seal on the seal thread too)  close and reopen: open's recovery runs)
  *
  * INVARIANTS:
  *  (1) Every convertible, non-duplicate record below SEALED is a row of exactly one live
- *      part; no record at or past SEALED is (parts of a running batch are not live until
+ *      part; no record at or past SEALED is (parts of the batch in flight are not live until
  *      SEALED has moved past them).
  *  (2) After open, no part on disk has log_first >= SEALED.
  *  (3) Within a day, part ranges are disjoint, and levels are ordered by age: every part of a
@@ -105,13 +133,26 @@
  *      even after a merge or retention unlinked its file.
  *  (5) Level <= FF_STORE_MAX_LEVEL; a merge output has at most merge_max_rows rows (a group
  *      whose oldest part alone exceeds it is not merged further).
+ *  (6) At most one batch is in flight, and batch k+1 is handed to the seal thread only after
+ *      batch k's SEALED write succeeded: every part file on disk past SEALED belongs to the
+ *      one batch that starts at SEALED. After a failed seal no batch is handed over.
+ *  (7) Batches cover the log without gaps or overlap: the batch being read starts at the
+ *      offset after the last record of the batch in flight (or at SEALED when none is), and
+ *      at most two batches, each of at most seal_max_rows rows, are in memory.
  *
  * THREADING: snapshot acquire/release, stats and retain may be called from any thread at
- * any time (retain serialises with the consumer on a work mutex). Either run the consumer
- * thread (start/stop) or call poll/flush from one thread of yours, never both at once.
- * close must not race with anything; it stops the thread. Across processes: one writer per
- * folder (LOCK); any number of read-only opens beside it (they never modify the folder, and
- * start over when a merge or retention unlinks a part they listed).
+ * any time (retain serialises with the consumer on a work mutex and waits for the seal in
+ * flight). Either run the consumer thread (start/stop) or call poll/flush from one thread of
+ * yours, never both at once. Inside, up to three threads: the consumer (or the poll caller)
+ * reads and owns the batch being read, the cursor and the dedupe set; the seal thread owns
+ * the batch in flight (handed over and back under seal_mu) and publishes parts and SEALED
+ * under the live-set mutex; the merge thread reads immutable parts and swaps its output in
+ * under the same mutex. Lock order: work -> seal -> live set, and work -> merge -> live set;
+ * the seal thread never takes work or merge, so merges and seals run side by side (a merge
+ * only removes parts it picked; a seal only adds). close must not race with anything; it
+ * stops the consumer thread, waits for the seal in flight, then stops the other threads. Across
+ * processes: one writer per folder (LOCK); any number of read-only opens beside it (they never
+ * modify the folder, and start over when a merge or retention unlinks a part they listed).
  *
  * OWNERSHIP: opts->dir is copied; the evlog is borrowed and must outlive the store. A
  * snapshot borrows parts until released; release it before closing the store.
@@ -136,7 +177,8 @@ typedef struct ff_store_opts {
     const char *dir;           /* DATA/store; created if missing */
     ff_evlog *log;             /* borrowed */
     uint32_t seal_interval_ms; /* 0 = 1000 */
-    uint64_t seal_max_rows;    /* 0 = 200000 */
+    uint64_t seal_max_rows;    /* 0 = 200000; at most two batches of this many rows in memory
+                                  (the one read and the one being sealed) */
     int64_t dedupe_window_ms;  /* 0 = 24 h; < 0 = no dedupe */
     uint64_t dedupe_max_ids;   /* 0 = 2 Mi */
     uint32_t merge_fanin;      /* merge when a day has more parts of one level; 0 = 8 */
@@ -150,6 +192,11 @@ typedef struct ff_store_opts {
      * skipped instead of deleted; log may be NULL; poll/start/flush/merge/retain give
      * FF_EINVAL. The snapshot is the folder as of open. */
     bool read_only;
+    /* Tests: called on the seal thread before each part of a batch is written (day, the
+     * part's log range); it may block (a slow seal), and a return other than FF_OK fails the
+     * seal as a write error would. NULL otherwise. */
+    ff_rc (*test_seal_hook)(void *arg, int32_t day, uint64_t first, uint64_t last);
+    void *test_seal_arg;
 } ff_store_opts;
 
 typedef struct ff_store_stats {
@@ -164,8 +211,10 @@ typedef struct ff_store_stats {
     uint64_t dedupe_evicted;  /* ids evicted early because the set was full */
     uint64_t dedupe_ids;      /* ids currently in the dedupe set */
     uint64_t seals;
-    uint64_t seal_ns_total; /* time spent sealing (write, fsync, publish) since open */
+    uint64_t seal_ns_total; /* time the seal thread spent sealing (write, fsync, publish) */
     uint64_t seal_ns_max;
+    uint64_t seal_wait_ns_total; /* time the consumer waited for a seal in flight (not reading) */
+    uint64_t seal_wait_ns_max;
     uint64_t sealed_rows;
     uint64_t merges;
     uint64_t merged_rows;     /* rows rewritten by merges (write amplification) */
@@ -179,8 +228,9 @@ typedef struct ff_store_stats {
  * every part, rebuild the dedupe set. FF_ECORRUPT for a part that does not open or ranges
  * that overlap other than as merge leftovers. */
 ff_rc ff_store_open(const ff_store_opts *opts, ff_store **out, ff_err *err);
-/* Stops the thread if running (it seals what is pending), drops rows pending from poll (they
- * are re-read at the next open) and closes every part. NULL is a no-op. */
+/* Stops the thread if running (it seals what is pending), waits for the seal in flight, drops
+ * rows read by poll and not handed over (they are re-read at the next open) and closes every
+ * part. NULL is a no-op. */
 void ff_store_close(ff_store *s);
 
 /* Run the consumer in a thread of the store's own. */
@@ -191,10 +241,14 @@ ff_rc ff_store_stop(ff_store *s, ff_err *err);
 /* ---- operations -------------------------------------------------------------------------- */
 
 /* One consumer step in the caller's thread: read up to max_records durable records (0 = until
- * the durable tail), seal when seal_interval_ms passed or seal_max_rows are pending, then at
- * most one merge. *n_read_out (may be NULL) gets the records read. */
+ * the durable tail), hand the batch to the seal thread when seal_interval_ms passed or
+ * seal_max_rows are pending (first waiting for the seal in flight, if any), then at most one
+ * merge. Returns before the seal is done (flush waits for it); a
+ * seal's failure is returned by a later poll or flush. *n_read_out (may be NULL) gets the
+ * records read. */
 ff_rc ff_store_poll(ff_store *s, uint64_t max_records, uint64_t *n_read_out, ff_err *err);
-/* Seal whatever is pending now. */
+/* Seal whatever was read, and wait until it and the seal in flight are done: on FF_OK every
+ * record read so far is below SEALED and its row in a live part. */
 ff_rc ff_store_flush(ff_store *s, ff_err *err);
 /* Merge until no day has more than merge_fanin parts of one level. */
 ff_rc ff_store_merge_all(ff_store *s, ff_err *err);

@@ -1,7 +1,8 @@
 /* test_store_store.c -- the store (log consumer): per-day parts, dedupe, exactly once across
  * restarts, merges (multiset of rows kept, snapshots survive them), recovery from an
- * interrupted merge and from a partly published seal batch, retention, verify, and a
- * fork-based kill -9 loop that checks exactly-once at the end. */
+ * interrupted merge and from a partly published seal batch, retention, verify, reading
+ * while a seal is in flight, flush, a failed seal, and a fork-based kill -9 loop that checks
+ * exactly-once at the end. */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -795,6 +796,315 @@ static void test_concurrent_snapshots(void)
     ff_evlog_close(log);
 }
 
+/* ---- seals overlapped with reading (test hook on the seal thread) ----------------------- */
+
+/* The hook's state: it counts calls, can hold a seal until the test opens the gate (bounded:
+ * 5 s, so code that seals in the consumer's own thread fails the checks instead of hanging),
+ * can sleep per part, and can fail the n-th part of the batch starting at fail_first. */
+typedef struct seal_gate {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int calls;
+    bool hold; /* hold calls until opened */
+    bool opened;
+    int sleep_ms;     /* per part */
+    uint64_t fail_lo; /* parts with first in [fail_lo, fail_hi): the fail_nth one fails */
+    uint64_t fail_hi;
+    int fail_nth, fail_seen;
+    uint64_t max_first; /* largest first offset the hook was asked to write */
+} seal_gate;
+
+static void gate_init(seal_gate *g0)
+{
+    memset(g0, 0, sizeof *g0);
+    pthread_mutex_init(&g0->mu, NULL);
+    pthread_cond_init(&g0->cv, NULL);
+}
+
+static void gate_fini(seal_gate *g0)
+{
+    pthread_mutex_destroy(&g0->mu);
+    pthread_cond_destroy(&g0->cv);
+}
+
+static ff_rc gate_hook(void *arg, int32_t day, uint64_t first, uint64_t last)
+{
+    (void)day;
+    (void)last;
+    seal_gate *g0 = arg;
+    if (g0->sleep_ms)
+        usleep((useconds_t)g0->sleep_ms * 1000);
+    pthread_mutex_lock(&g0->mu);
+    g0->calls++;
+    if (first > g0->max_first)
+        g0->max_first = first;
+    pthread_cond_broadcast(&g0->cv);
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 5;
+    while (g0->hold && !g0->opened)
+        if (pthread_cond_timedwait(&g0->cv, &g0->mu, &until) != 0)
+            break;
+    ff_rc rc = FF_OK;
+    if (first >= g0->fail_lo && first < g0->fail_hi && ++g0->fail_seen == g0->fail_nth)
+        rc = FF_EIO;
+    pthread_mutex_unlock(&g0->mu);
+    return rc;
+}
+
+/* Wait (at most 5 s) until the hook was called at least n times; the calls seen. */
+static int gate_wait_calls(seal_gate *g0, int n)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 5;
+    pthread_mutex_lock(&g0->mu);
+    while (g0->calls < n)
+        if (pthread_cond_timedwait(&g0->cv, &g0->mu, &until) != 0)
+            break;
+    int c = g0->calls;
+    pthread_mutex_unlock(&g0->mu);
+    return c;
+}
+
+static void gate_open(seal_gate *g0)
+{
+    pthread_mutex_lock(&g0->mu);
+    g0->opened = true;
+    pthread_cond_broadcast(&g0->cv);
+    pthread_mutex_unlock(&g0->mu);
+}
+
+static bool gate_is_open(seal_gate *g0)
+{
+    pthread_mutex_lock(&g0->mu);
+    bool o = g0->opened;
+    pthread_mutex_unlock(&g0->mu);
+    return o;
+}
+
+static uint64_t sealed_file(const env *e)
+{
+    char path[600];
+    snprintf(path, sizeof path, "%s/SEALED", e->storedir);
+    uint64_t v = UINT64_MAX;
+    FILE *f = fopen(path, "r");
+    if (f) {
+        if (fscanf(f, "%" SCNu64, &v) != 1)
+            v = UINT64_MAX;
+        fclose(f);
+    }
+    return v;
+}
+
+/* Part files on disk whose log range starts at or past from. */
+static size_t parts_from(const env *e, uint64_t from)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "find '%s' -name 'L*.part'", e->storedir);
+    FILE *p = popen(cmd, "r");
+    FF_VERIFY(p);
+    size_t n = 0;
+    char line[1024];
+    while (fgets(line, sizeof line, p)) {
+        const char *base = strrchr(line, '/');
+        unsigned lv;
+        uint64_t first, last;
+        if (base && sscanf(base + 1, "L%u-%20" SCNu64 "-%20" SCNu64, &lv, &first, &last) == 3 &&
+            first >= from)
+            n++;
+    }
+    pclose(p);
+    return n;
+}
+
+/* The consumer reads on while a seal is in flight: the first batch's seal is held on the seal
+ * thread, and the records appended meanwhile are read (poll returns them, the backlog is 0)
+ * while nothing is live and SEALED has not moved. With seals in the consumer's thread, the
+ * first poll itself would sit in the held seal. Then the same with the consumer thread. */
+static void test_read_during_seal(void)
+{
+    env e;
+    env_new(&e);
+    ff_evlog *log = log_open(&e);
+    int n = make_ids(ids_buf, 900, 0);
+    log_append(log, ids_buf, 300, 1000000);
+    seal_gate gate;
+    gate_init(&gate);
+    gate.hold = true;
+    ff_store_opts o = {.seal_max_rows = 300,
+                       .seal_interval_ms = 60000,
+                       .no_merge = true,
+                       .test_seal_hook = gate_hook,
+                       .test_seal_arg = &gate};
+    ff_store *s = store_open(&e, log, &o);
+    ff_err err;
+    uint64_t nr = 0;
+    uint64_t t0 = ff_clock_mono_ns();
+    FF_CHECK_EQ(ff_store_poll(s, 0, &nr, &err), FF_OK);
+    FF_CHECK_EQ(nr, 300);                              /* a full batch: handed over */
+    FF_CHECK(ff_clock_mono_ns() - t0 < 2000000000ull); /* not held by the seal */
+    FF_CHECK(gate_wait_calls(&gate, 1) >= 1);          /* the seal is in flight */
+    log_append(log, ids_buf + 300, 200, 2000000);
+    FF_CHECK_EQ(ff_store_poll(s, 0, &nr, &err), FF_OK);
+    FF_CHECK_EQ(nr, 200);
+    ff_store_stats st;
+    ff_store_stats_get(s, &st);
+    FF_CHECK(!gate_is_open(&gate));
+    FF_CHECK_EQ(st.consumed_offset, 500);
+    FF_CHECK_EQ(st.lag, 0);
+    FF_CHECK_EQ(st.resume_offset, 0); /* SEALED waits for the held seal */
+    FF_CHECK_EQ(st.rows, 0);          /* and so do the parts */
+    FF_CHECK_EQ(sealed_file(&e), UINT64_MAX);
+    gate_open(&gate);
+    FF_CHECK_EQ(ff_store_flush(s, &err), FF_OK);
+    ff_store_stats_get(s, &st);
+    FF_CHECK_EQ(st.rows, 500);
+    FF_CHECK_EQ(st.resume_offset, 500);
+    FF_CHECK_EQ(st.seals, 2);
+    collect(s);
+    check_exactly_once(500);
+    ff_store_close(s);
+
+    /* The consumer thread: it reads the second append while the first seal is held; the
+     * batch it fills is then full (200 rows) and waits for the held seal (the memory bound). */
+    pthread_mutex_lock(&gate.mu);
+    gate.opened = false;
+    gate.calls = 0;
+    pthread_mutex_unlock(&gate.mu);
+    o.seal_max_rows = 200;
+    s = store_open(&e, log, &o);
+    FF_CHECK_EQ(ff_store_start(s, &err), FF_OK);
+    log_append(log, ids_buf + 500, 200, 3000000);
+    FF_CHECK(gate_wait_calls(&gate, 1) >= 1);
+    log_append(log, ids_buf + 700, 200, 4000000);
+    t0 = ff_clock_mono_ns();
+    do {
+        usleep(2000);
+        ff_store_stats_get(s, &st);
+    } while (st.consumed_offset < (uint64_t)n && ff_clock_mono_ns() - t0 < 4000000000ull);
+    FF_CHECK(!gate_is_open(&gate));
+    FF_CHECK_EQ(st.consumed_offset, n);
+    FF_CHECK_EQ(st.resume_offset, 500);
+    FF_CHECK_EQ(st.rows, 500);
+    usleep(20000);
+    gate_open(&gate);
+    FF_CHECK_EQ(ff_store_stop(s, &err), FF_OK);
+    ff_store_stats_get(s, &st);
+    FF_CHECK(st.seal_wait_ns_total >= 10000000ull); /* the full batch waited for the seal */
+    FF_CHECK_EQ(st.rows, n);
+    FF_CHECK_EQ(st.resume_offset, n);
+    collect(s);
+    check_exactly_once(n);
+    ff_store_close(s);
+    check_verify(&e, (uint64_t)n);
+    gate_fini(&gate);
+    ff_evlog_close(log);
+}
+
+/* flush waits for the seal in flight and seals the rest: when it returns, every record read
+ * is in a live part and SEALED is past it (slow seals, so one is in flight at each flush). */
+static void test_flush_waits(void)
+{
+    env e;
+    env_new(&e);
+    ff_evlog *log = log_open(&e);
+    int n = make_ids(ids_buf, 3000, 0);
+    log_append(log, ids_buf, n, 1000000);
+    seal_gate gate;
+    gate_init(&gate);
+    gate.sleep_ms = 20;
+    ff_store_opts o = {.seal_max_rows = 400,
+                       .seal_interval_ms = 60000,
+                       .dedupe_window_ms = -1,
+                       .test_seal_hook = gate_hook,
+                       .test_seal_arg = &gate};
+    ff_store *s = store_open(&e, log, &o);
+    ff_err err;
+    uint64_t read = 0, nr;
+    int flushes = 0;
+    while (read < (uint64_t)n && flushes < 20) {
+        FF_CHECK_EQ(ff_store_poll(s, 550, &nr, &err), FF_OK);
+        read += nr;
+        FF_CHECK_EQ(ff_store_flush(s, &err), FF_OK);
+        flushes++;
+        ff_store_stats st;
+        ff_store_stats_get(s, &st);
+        FF_CHECK_EQ(st.resume_offset, read);
+        FF_CHECK_EQ(st.rows, read);
+        FF_CHECK_EQ(sealed_file(&e), read);
+        collect(s);
+        FF_CHECK_EQ(g.n_rows, read);
+    }
+    FF_CHECK_EQ(read, n);
+    collect(s);
+    check_exactly_once(n);
+    FF_CHECK_EQ(ff_store_flush(s, &err), FF_OK); /* nothing pending: a no-op */
+    ff_store_close(s);
+    check_verify(&e, (uint64_t)n);
+    gate_fini(&gate);
+    ff_evlog_close(log);
+}
+
+/* A failed seal: batch 2's second part fails (after its first part was published) while
+ * batch 3 has been read. The store is failed, SEALED stays at batch 2's start, and nothing
+ * of batch 3 is ever written; the next open deletes batch 2's part and redoes both. */
+static void test_failed_seal(void)
+{
+    env e;
+    env_new(&e);
+    ff_evlog *log = log_open(&e);
+    int n = make_ids(ids_buf, 1300, 0);
+    log_append(log, ids_buf, n, 1000000);
+    seal_gate gate;
+    gate_init(&gate);
+    gate.fail_lo = 500;
+    gate.fail_hi = 1000;
+    gate.fail_nth = 2;
+    ff_store_opts o = {.seal_max_rows = 500,
+                       .seal_interval_ms = 60000,
+                       .no_merge = true,
+                       .dedupe_window_ms = -1,
+                       .test_seal_hook = gate_hook,
+                       .test_seal_arg = &gate};
+    ff_store *s = store_open(&e, log, &o);
+    ff_err err;
+    uint64_t nr = 0;
+    /* Batches [0, 499] and [500, 999] are handed over; [1000, 1299] is read (not full). */
+    ff_rc rc = ff_store_poll(s, 0, &nr, &err);
+    FF_CHECK_EQ(rc, FF_OK);
+    FF_CHECK_EQ(nr, 1300);
+    rc = ff_store_flush(s, &err); /* waits for batch 2, which fails: batch 3 stays unwritten */
+    FF_CHECK(rc != FF_OK);
+    fprintf(stderr, "  flush after a failed seal: %s: %s\n", ff_rc_name(rc), err.msg);
+    ff_store_stats st;
+    ff_store_stats_get(s, &st);
+    FF_CHECK(st.failed);
+    FF_CHECK_EQ(st.resume_offset, 500);
+    FF_CHECK_EQ(st.rows, 500);
+    FF_CHECK_EQ(st.seals, 1);
+    FF_CHECK_EQ(sealed_file(&e), 500);
+    FF_CHECK_EQ(parts_from(&e, 1000), 0); /* nothing of batch 3 */
+    FF_CHECK_EQ(parts_from(&e, 500), 1);  /* batch 2's first part, not live */
+    FF_CHECK(gate.max_first < 1000);      /* batch 3 was never handed to the seal thread */
+    FF_CHECK_EQ(ff_store_poll(s, 0, &nr, &err), FF_EFAILED);
+    FF_CHECK_EQ(ff_store_flush(s, &err), FF_EFAILED);
+    ff_store_close(s);
+    /* Reopen: batch 2's published part is deleted, both batches are redone once. */
+    o.test_seal_hook = NULL;
+    s = store_open(&e, log, &o);
+    ff_store_stats_get(s, &st);
+    FF_CHECK_EQ(st.cleaned_at_open, 1);
+    FF_CHECK_EQ(st.rows, 500);
+    drain(s);
+    collect(s);
+    check_exactly_once(n);
+    ff_store_close(s);
+    check_verify(&e, (uint64_t)n);
+    gate_fini(&gate);
+    ff_evlog_close(log);
+}
+
 /* Child: consume the whole log with tiny seals and eager merges, then exit 0. */
 static void kill_child(const env *e, const char *storedir, int ready_fd)
 {
@@ -845,7 +1155,11 @@ static void test_kill9(void)
     uint64_t t0 = ff_clock_mono_ns(), prev_sealed = 0;
     char sealed_path[600];
     snprintf(sealed_path, sizeof sealed_path, "%s/SEALED", e.storedir);
-    for (int round = 0; round < 20 && ff_clock_mono_ns() - t0 < 60000000000ull; round++) {
+    /* 20 rounds, and more (up to 40) until 3 kills landed mid-log: with seals beside reading a
+     * full run is shorter, so short random waits land before the first seal more often. */
+    for (int round = 0;
+         (round < 20 || (advanced < 3 && round < 40)) && ff_clock_mono_ns() - t0 < 60000000000ull;
+         round++) {
         int pfd[2];
         FF_VERIFY(pipe(pfd) == 0);
         pid_t pid = fork();
@@ -916,6 +1230,9 @@ int main(void)
     FF_RUN(test_partial_seal_batch);
     FF_RUN(test_thread_and_retention);
     FF_RUN(test_concurrent_snapshots);
+    FF_RUN(test_read_during_seal);
+    FF_RUN(test_flush_waits);
+    FF_RUN(test_failed_seal);
     FF_RUN(test_kill9);
     if (!ff_test_failures) {
         char cmd[400];
