@@ -3661,6 +3661,26 @@ static const int64_t *vec_arg(q *Q, const ex *e, const ff_block *b, uint32_t n)
     return o;
 }
 
+/* out[i] = floor(x[i] / u), u > 0. Rows come sorted by time within a person, so most rows fall
+ * in the previous row's interval [lo, lo + u): a compare instead of a division there. */
+static void vec_floor_div(const int64_t *x, uint32_t n, int64_t u, int64_t *out)
+{
+    const int64_t lim = (int64_t)1 << 62; /* lo and lo + u cannot overflow inside it */
+    int64_t lo = 0, qv = 0;
+    bool have = false;
+    for (uint32_t i = 0; i < n; i++) {
+        int64_t v = x[i];
+        if (have && v >= lo && v - lo < u) {
+            out[i] = qv;
+            continue;
+        }
+        qv = fdiv64(v, u);
+        out[i] = qv;
+        have = v > -lim && v < lim;
+        lo = have ? qv * u : 0;
+    }
+}
+
 static void vec_eval(q *Q, const ex *e, const ff_block *b, uint32_t n, int64_t *out)
 {
     if (e->k == X_CONST) {
@@ -3757,8 +3777,7 @@ static void vec_eval(q *Q, const ex *e, const ff_block *b, uint32_t n, int64_t *
             return;
         /* from_ms(type, ms) with the divisions spelled out as constants */
         if (fn == FF_SQL_FN_TO_DATE) {
-            for (uint32_t i = 0; i < n; i++)
-                out[i] = fdiv64(x[i], 86400000);
+            vec_floor_div(x, n, 86400000, out);
             return;
         }
         if (fn == FF_SQL_FN_TO_DATE_TIME) {
@@ -3775,8 +3794,9 @@ static void vec_eval(q *Q, const ex *e, const ff_block *b, uint32_t n, int64_t *
                 out[i] = fdiv64(x[i], 3600000) * 3600;
             return;
         }
+        vec_floor_div(x, n, u, out);
         for (uint32_t i = 0; i < n; i++)
-            out[i] = from_ms(t, fdiv64(x[i], u) * u).v.i;
+            out[i] = from_ms(t, out[i] * u).v.i;
         return;
     }
     }
