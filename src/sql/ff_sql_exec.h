@@ -46,8 +46,10 @@
  *    the subquery once at bind time into a hash set (not used for zone pruning).
  *  - Not supported yet (clean not_supported error with the position): tuple literals outside
  *    IN, nested or NULL-holding array literals, toStartOfInterval, agg(DISTINCT x) other than
- *    count, time zone arguments other than the default UTC. JSON functions read top-level keys
- *    only.
+ *    count. JSON functions read top-level keys only.
+ *  - Time zones: a time function's constant zone argument (any IANA name, core/ff_tz.h), else
+ *    the zone of its first argument's DateTime type, else UTC; resolved when binding (unknown:
+ *    unknown_time_zone at the argument). Zoned DateTime types print as wall times.
  *  - tests/sql/run_diff.py compares all this with ClickHouse 18.16 (docs/sql.md, "Differential
  *    tests").
  *  - Vectorised parts: a WHERE that is a conjunction of column-vs-constant comparisons (=, !=,
