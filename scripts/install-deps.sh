@@ -7,6 +7,7 @@ PKGS=(
   build-essential cmake pkg-config clang clang-format libclang-rt-14-dev
   libmicrohttpd-dev libcurl4-openssl-dev libzstd-dev liblz4-dev libxxhash-dev zlib1g-dev libssl-dev
   libcjson-dev libinih-dev lemon
+  tzdata  # /usr/share/zoneinfo: time zones of the SQL functions (src/core/ff_tz.c)
   python3 nodejs npm curl ca-certificates
   clickhouse-server clickhouse-client  # the oracle of tests/sql/run_diff.py (sql_diff)
 )

@@ -31,6 +31,7 @@
 
 #include "core/ff_clock.h"
 #include "core/ff_mem.h"
+#include "core/ff_tz.h"
 #include "sql/ff_sql_exec.h"
 
 /* ---- static types ------------------------------------------------------------------------ */
@@ -41,14 +42,15 @@ typedef struct sty {
     uint8_t nullable;
     uint8_t elem; /* ARRAY: element vt */
     uint8_t ebits;
+    const ff_tz *tz; /* DateTime/DT64: the zone its type names (NULL: none, UTC) */
 } sty;
 
 static sty T(uint8_t vt, uint8_t bits)
 {
-    return (sty){vt, bits, 0, 0, 0};
+    return (sty){vt, bits, 0, 0, 0, NULL};
 }
 
-static void base_name(uint8_t vt, uint8_t bits, ff_buf *b)
+static void base_name(uint8_t vt, uint8_t bits, const ff_tz *tz, ff_buf *b)
 {
     switch (vt) {
     case FF_SQL_V_I64:
@@ -70,10 +72,13 @@ static void base_name(uint8_t vt, uint8_t bits, ff_buf *b)
         ff_buf_adds(b, "Date");
         break;
     case FF_SQL_V_DATETIME:
-        ff_buf_adds(b, "DateTime");
+        if (tz)
+            ff_buf_printf(b, "DateTime('%s')", ff_tz_name(tz));
+        else
+            ff_buf_adds(b, "DateTime");
         break;
     case FF_SQL_V_DT64:
-        ff_buf_adds(b, "DateTime64(3, 'UTC')");
+        ff_buf_printf(b, "DateTime64(3, '%s')", tz ? ff_tz_name(tz) : "UTC");
         break;
     case FF_SQL_V_INTERVAL:
         ff_buf_adds(b, "Interval");
@@ -87,17 +92,17 @@ static void type_name(sty t, ff_buf *b)
 {
     if (t.vt == FF_SQL_V_ARRAY) {
         ff_buf_adds(b, "Array(");
-        base_name(t.elem, t.ebits, b);
+        base_name(t.elem, t.ebits, NULL, b);
         ff_buf_addc(b, ')');
         return;
     }
     if (t.nullable || t.vt == FF_SQL_V_NULL) {
         ff_buf_adds(b, "Nullable(");
-        base_name(t.vt, t.bits, b);
+        base_name(t.vt, t.bits, t.tz, b);
         ff_buf_addc(b, ')');
         return;
     }
-    base_name(t.vt, t.bits, b);
+    base_name(t.vt, t.bits, t.tz, b);
 }
 
 /* ---- bound expressions -------------------------------------------------------------------- */
@@ -119,6 +124,10 @@ struct ex {
     const ff_sql_node *node;
     struct inset *set; /* IN (subquery): the subquery's values */
     int vslot;         /* X_VEC: index into rctx.vec */
+    int8_t tz_arg;     /* time functions: index of the time zone argument, -1 none given;
+                          -2: not a function with a zone */
+    const ff_tz *zone; /* its zone, given or the first argument's type's (NULL: UTC) */
+    const ff_tz *tz;   /* zone to compute in: zone unless UTC (NULL: the UTC code) */
 };
 
 enum { WF_DEDUP = 1, WF_ORDER = 2, WF_INCREASE = 4, WF_ONCE = 8, WF_REENTRY = 16 };
@@ -872,7 +881,29 @@ static int64_t week_num(int64_t days)
     return fdiv64(days + 3, 7); /* Monday-based weeks (1970-01-01 was a Thursday) */
 }
 
-static ff_sql_value date_diff(const ff_sql_value *u, ff_sql_value a, ff_sql_value b)
+/* Offset of zone z at UTC second s, 0 without a zone (the UTC code). */
+static int64_t zoff(const ff_tz *z, int64_t s)
+{
+    return z ? ff_tz_offset(z, s) : 0;
+}
+
+/* The instant of local 00:00 of local day `day` in zone z (the first instant of that day when
+ * a DST gap swallows midnight, as ClickHouse's start of day). */
+static int64_t day_start(const ff_tz *z, int64_t day)
+{
+    return ff_tz_from_local(z, day * 86400, true);
+}
+
+/* Boundaries of a unit of `u` seconds (60, 3600) in zone z sit where the local time is a
+ * multiple of u: shift s by the offset's remainder (Asia/Kathmandu's hours start at :15 UTC). */
+static int64_t unit_shift(const ff_tz *z, int64_t s, int64_t u)
+{
+    int64_t o = zoff(z, s);
+    return s + (o % u + u) % u;
+}
+
+/* dateDiff: unit boundaries crossed from a to b, in zone z's wall time (NULL: UTC). */
+static ff_sql_value date_diff(const ff_sql_value *u, ff_sql_value a, ff_sql_value b, const ff_tz *z)
 {
     int64_t x = fdiv64(to_ms(&a), 1000), y = fdiv64(to_ms(&b), 1000);
     char unit[16] = {0};
@@ -883,10 +914,10 @@ static ff_sql_value date_diff(const ff_sql_value *u, ff_sql_value a, ff_sql_valu
     if (U1("second") || U1("seconds") || U1("ss") || U1("s"))
         return vI(y - x);
     if (U1("minute") || U1("minutes") || U1("mi") || U1("n"))
-        return vI(fdiv64(y, 60) - fdiv64(x, 60));
+        return vI(fdiv64(unit_shift(z, y, 60), 60) - fdiv64(unit_shift(z, x, 60), 60));
     if (U1("hour") || U1("hours") || U1("hh") || U1("h"))
-        return vI(fdiv64(y, 3600) - fdiv64(x, 3600));
-    int64_t dx = fdiv64(x, 86400), dy = fdiv64(y, 86400);
+        return vI(fdiv64(unit_shift(z, y, 3600), 3600) - fdiv64(unit_shift(z, x, 3600), 3600));
+    int64_t dx = fdiv64(x + zoff(z, x), 86400), dy = fdiv64(y + zoff(z, y), 86400);
     if (U1("day") || U1("days") || U1("dd") || U1("d"))
         return vI(dy - dx);
     if (U1("week") || U1("weeks") || U1("wk") || U1("ww"))
@@ -968,6 +999,100 @@ static ff_sql_value in_list(q *Q, const ex *e, const rctx *rc)
     return vU(found ^ (e->fn == FF_SQL_FN_NOT_IN));
 }
 
+/* Milliseconds of the instant a time function of zone z reads from v: a Date is its local
+ * midnight, a 'YYYY-MM-DD hh:mm:ss' string a local wall time (a time inside a DST gap lands
+ * before it, as ClickHouse 18.16 parses it), anything else as to_ms. */
+static int64_t zoned_ms(const ff_tz *z, const ff_sql_value *v)
+{
+    if (v->t == FF_SQL_V_DATE)
+        return day_start(z, v->v.i) * 1000;
+    if (v->t == FF_SQL_V_STR) {
+        int64_t ms = 0;
+        if (!parse_dt(v->v.s, v->len, &ms))
+            return 0;
+        int64_t s = fdiv64(ms, 1000);
+        return ff_tz_from_local(z, s, false) * 1000 + (ms - s * 1000);
+    }
+    return to_ms(v);
+}
+
+/* The time functions in a zone other than UTC (e->tz): true and *r, or false where the value
+ * does not depend on the zone (the UTC code computes it). Arguments are not NULL. */
+static bool ev_zoned(q *Q, const ex *e, const ff_sql_value *a, ff_sql_value *r)
+{
+    const ff_tz *z = e->tz;
+    uint16_t fn = e->fn;
+    if (fn == FF_SQL_FN_TO_STRING) {
+        ff_buf b;
+        ff_buf_init(&b, Q->cap);
+        ff_sql_value_text_tz(&a[0], z, &b);
+        char *o = qalloc(Q, Q->tmp, b.len);
+        if (o && b.len)
+            memcpy(o, b.data, b.len);
+        uint32_t blen = (uint32_t)b.len;
+        ff_buf_fini(&b);
+        *r = o ? vS(o, blen) : VNULL;
+        return true;
+    }
+    if (fn == FF_SQL_FN_DATE_DIFF) {
+        *r = date_diff(&a[0], a[1], a[2], z);
+        return true;
+    }
+    bool num = is_int(a[0].t) || a[0].t == FF_SQL_V_F64 || a[0].t == FF_SQL_V_DEC;
+    if ((num && (fn == FF_SQL_FN_TO_DATE || fn == FF_SQL_FN_TO_DATE_TIME)) || fn == FF_SQL_FN_NOW ||
+        fn == FF_SQL_FN_FROM_UNIX_TIMESTAMP64_MILLI)
+        return false; /* a day number, a Unix time, the same instant */
+    int64_t ms = zoned_ms(z, &a[0]), s = fdiv64(ms, 1000), local = s + ff_tz_offset(z, s);
+    int64_t days = fdiv64(local, 86400);
+    switch (fn) {
+    case FF_SQL_FN_TO_DATE:
+        *r = vT(FF_SQL_V_DATE, days);
+        return true;
+    case FF_SQL_FN_TO_DATE_TIME:
+        *r = from_ms(FF_SQL_V_DATETIME, ms);
+        return true;
+    case FF_SQL_FN_TO_UNIX_TIMESTAMP:
+        *r = vU((uint64_t)s);
+        return true;
+    case FF_SQL_FN_TO_START_OF_MINUTE:
+    case FF_SQL_FN_TO_START_OF_HOUR: {
+        int64_t u = fn == FF_SQL_FN_TO_START_OF_MINUTE ? 60 : 3600;
+        *r = from_ms(e->ty.vt, (s - ((local % u) + u) % u) * 1000);
+        return true;
+    }
+    case FF_SQL_FN_TO_START_OF_DAY:
+        *r = from_ms(e->ty.vt, day_start(z, days) * 1000);
+        return true;
+    case FF_SQL_FN_TO_START_OF_WEEK:
+    case FF_SQL_FN_TO_MONDAY: {
+        int monday = fn == FF_SQL_FN_TO_MONDAY || (e->n > 1 && e->tz_arg != 1 && (to_i(&a[1]) & 1));
+        *r = vT(FF_SQL_V_DATE,
+                monday ? days - (((days + 3) % 7 + 7) % 7) : days - (((days + 4) % 7 + 7) % 7));
+        return true;
+    }
+    case FF_SQL_FN_TO_HOUR:
+        *r = vU((uint64_t)(((local % 86400) + 86400) % 86400 / 3600));
+        return true;
+    case FF_SQL_FN_TO_DAY_OF_WEEK:
+        *r = vU((uint64_t)(((days + 3) % 7 + 7) % 7) + 1);
+        return true;
+    case FF_SQL_FN_TO_START_OF_MONTH:
+    case FF_SQL_FN_TO_DAY_OF_MONTH:
+    case FF_SQL_FN_TO_MONTH:
+    case FF_SQL_FN_TO_YEAR: {
+        int64_t y;
+        unsigned m, d;
+        civil(days, &y, &m, &d);
+        *r = fn == FF_SQL_FN_TO_START_OF_MONTH ? vT(FF_SQL_V_DATE, days - (d - 1))
+             : fn == FF_SQL_FN_TO_YEAR         ? vU((uint64_t)y)
+                                               : vU(fn == FF_SQL_FN_TO_MONTH ? m : d);
+        return true;
+    }
+    default:
+        return false;
+    }
+}
+
 static ff_sql_value ev_call(q *Q, const ex *e, const rctx *rc)
 {
     ff_sql_value a[3] = {VNULL, VNULL, VNULL};
@@ -1042,7 +1167,7 @@ static ff_sql_value ev_call(q *Q, const ex *e, const rctx *rc)
                 ff_buf_fini(&b);
                 return VNULL;
             }
-            ff_sql_value_text(&v, &b);
+            ff_sql_value_text_tz(&v, e->a[i]->ty.tz, &b);
         }
         char *o = qalloc(Q, Q->tmp, b.len);
         if (o && b.len)
@@ -1059,6 +1184,9 @@ static ff_sql_value ev_call(q *Q, const ex *e, const rctx *rc)
         if (a[i].t == FF_SQL_V_NULL && fn != FF_SQL_FN_NOW)
             return VNULL;
     }
+    ff_sql_value zr;
+    if (e->tz && ev_zoned(Q, e, a, &zr))
+        return zr;
     switch (fn) {
     case FF_SQL_FN_PLUS:
     case FF_SQL_FN_MINUS:
@@ -1133,7 +1261,7 @@ static ff_sql_value ev_call(q *Q, const ex *e, const rctx *rc)
     case FF_SQL_FN_TO_START_OF_WEEK:
     case FF_SQL_FN_TO_MONDAY: {
         int64_t days = fdiv64(to_ms(&a[0]), 86400000LL);
-        int monday = fn == FF_SQL_FN_TO_MONDAY || (e->n > 1 && (to_i(&a[1]) & 1));
+        int monday = fn == FF_SQL_FN_TO_MONDAY || (e->n > 1 && e->tz_arg != 1 && (to_i(&a[1]) & 1));
         int64_t start =
             monday ? days - (((days + 3) % 7 + 7) % 7) : days - (((days + 4) % 7 + 7) % 7);
         return vT(FF_SQL_V_DATE, start);
@@ -1165,7 +1293,7 @@ static ff_sql_value ev_call(q *Q, const ex *e, const rctx *rc)
     case FF_SQL_FN_FROM_UNIX_TIMESTAMP64_MILLI:
         return vT(FF_SQL_V_DT64, to_i(&a[0]));
     case FF_SQL_FN_DATE_DIFF:
-        return date_diff(&a[0], a[1], a[2]);
+        return date_diff(&a[0], a[1], a[2], NULL);
     case FF_SQL_FN_LOWER:
     case FF_SQL_FN_UPPER:
         return strmap(Q, a[0], fn == FF_SQL_FN_UPPER);
@@ -1430,6 +1558,7 @@ static ex *mkex(q *Q, uint8_t k, const ff_sql_node *n)
     e->k = k;
     e->pos = n ? n->pos : 0;
     e->node = n;
+    e->tz_arg = -2;
     return e;
 }
 
@@ -1529,6 +1658,71 @@ static void coerce_time_const(q *Q, ex *c, uint8_t time_vt)
     c->ty = T(time_vt, 0);
 }
 
+/* Index of a time function's zone argument: -1 when not given, -2 for other functions. */
+static int zone_arg(const ex *e)
+{
+    switch (e->fn) {
+    case FF_SQL_FN_NOW:
+        return e->n == 1 ? 0 : -1;
+    case FF_SQL_FN_TO_DATE:
+    case FF_SQL_FN_TO_DATE_TIME:
+    case FF_SQL_FN_TO_START_OF_MINUTE:
+    case FF_SQL_FN_TO_START_OF_HOUR:
+    case FF_SQL_FN_TO_START_OF_DAY:
+    case FF_SQL_FN_TO_MONDAY:
+    case FF_SQL_FN_TO_START_OF_MONTH:
+    case FF_SQL_FN_TO_HOUR:
+    case FF_SQL_FN_TO_DAY_OF_MONTH:
+    case FF_SQL_FN_TO_MONTH:
+    case FF_SQL_FN_TO_YEAR:
+    case FF_SQL_FN_TO_UNIX_TIMESTAMP:
+    case FF_SQL_FN_FROM_UNIX_TIMESTAMP64_MILLI:
+    case FF_SQL_FN_TO_STRING:
+        return e->n == 2 ? 1 : -1;
+    case FF_SQL_FN_TO_START_OF_WEEK: /* (t[, mode][, tz]): a string second argument is a zone */
+    case FF_SQL_FN_TO_DAY_OF_WEEK:
+        return e->n == 3 ? 2 : e->n == 2 && e->a[1]->ty.vt == FF_SQL_V_STR ? 1 : -1;
+    case FF_SQL_FN_DATE_DIFF:
+        return e->n == 4 ? 3 : -1;
+    default:
+        return -2;
+    }
+}
+
+/* Resolve a time function's zone (as ClickHouse: the constant zone argument, else the zone of
+ * the first argument's type, else UTC). An unknown zone fails at the argument's position. */
+static bool bind_zone(q *Q, ex *e)
+{
+    int k = zone_arg(e);
+    e->tz_arg = (int8_t)k;
+    if (k == -2)
+        return true;
+    const ff_tz *z = NULL;
+    if (k >= 0) {
+        const ex *a = e->a[k];
+        if (a->k != X_CONST || a->c.t != FF_SQL_V_STR) {
+            fail(Q, FF_EBADINPUT, "bad_argument", a->pos,
+                 "the time zone argument of %s must be a constant string",
+                 ff_sql_func_get((ff_sql_func_id)e->fn)->name);
+            return false;
+        }
+        ff_err err;
+        memset(&err, 0, sizeof err);
+        ff_rc rc = ff_tz_get(a->c.v.s, a->c.len, &z, &err);
+        if (rc != FF_OK) {
+            bool bad = rc == FF_ENOTFOUND || rc == FF_EBADINPUT;
+            fail(Q, bad ? FF_EBADINPUT : rc, bad ? "unknown_time_zone" : "time_zone_error", a->pos,
+                 "%s", err.msg);
+            return false;
+        }
+    } else if (e->n && is_time(e->a[0]->ty.vt)) {
+        z = e->a[0]->ty.tz;
+    }
+    e->zone = z;
+    e->tz = z && !ff_tz_is_utc(z) ? z : NULL;
+    return true;
+}
+
 static void call_type(q *Q, ex *e)
 {
     sty a0 = e->n ? e->a[0]->ty : T(FF_SQL_V_NULL, 0);
@@ -1544,6 +1738,7 @@ static void call_type(q *Q, ex *e)
             sty tt = a1.vt == FF_SQL_V_INTERVAL ? a0 : a1;
             sty iv = a1.vt == FF_SQL_V_INTERVAL ? a1 : a0;
             t = T(tt.vt, 0);
+            t.tz = tt.tz;
             if (tt.vt == FF_SQL_V_DATE && iv.bits <= 3)
                 t.vt = FF_SQL_V_DATETIME;
             if (!is_time(tt.vt))
@@ -1557,6 +1752,7 @@ static void call_type(q *Q, ex *e)
         }
         if (is_time(a0.vt) && is_int(a1.vt)) {
             t = T(a0.vt, 0);
+            t.tz = a0.tz;
             break;
         }
         __attribute__((fallthrough));
@@ -1723,6 +1919,8 @@ static void call_type(q *Q, ex *e)
         break; /* UInt8 predicates; unsupported functions fail when evaluated */
     }
     t.nullable = nul && t.vt != FF_SQL_V_ARRAY;
+    if (e->tz_arg != -2 && (t.vt == FF_SQL_V_DATETIME || t.vt == FF_SQL_V_DT64))
+        t.tz = e->zone; /* toDateTime(t, 'Europe/Berlin') is a DateTime('Europe/Berlin') */
     if ((e->fn == FF_SQL_FN_LOWER || e->fn == FF_SQL_FN_UPPER || e->fn == FF_SQL_FN_LIKE ||
          e->fn == FF_SQL_FN_NOT_LIKE || e->fn == FF_SQL_FN_ILIKE || e->fn == FF_SQL_FN_NOT_ILIKE ||
          e->fn == FF_SQL_FN_LENGTH || e->fn == FF_SQL_FN_STARTS_WITH ||
@@ -2156,6 +2354,8 @@ static ex *bind(q *Q, plan *P, const ff_sql_node *n, int mode)
             return NULL;
         all_const &= e->a[i]->k == X_CONST;
     }
+    if (!bind_zone(Q, e))
+        return NULL;
     call_type(Q, e);
     if (Q->rc != FF_OK)
         return NULL;
@@ -3348,7 +3548,8 @@ static void plan_day_keys(plan *P)
     P->day_keys = false;
     for (uint32_t i = 0; P->agg && !P->src && i < P->n_keys; i++) {
         const ex *k = P->keys[i];
-        if (k->k == X_CALL && k->n == 1 &&
+        /* only UTC days: a day of another zone spans two parts (k->tz is NULL for UTC) */
+        if (k->k == X_CALL && (k->n == 1 || k->tz_arg == 1) && !k->tz &&
             (k->fn == FF_SQL_FN_TO_DATE || k->fn == FF_SQL_FN_TO_START_OF_DAY) &&
             k->a[0]->k == X_COL && k->a[0]->idx == FF_COL_TS)
             P->day_keys = true;
@@ -3478,8 +3679,8 @@ static bool vable(const ex *e)
     case FF_SQL_FN_TO_START_OF_MINUTE:
     case FF_SQL_FN_TO_START_OF_HOUR:
     case FF_SQL_FN_TO_START_OF_DAY:
-        return e->n == 1 && e->a[0]->ty.vt == FF_SQL_V_DT64 && vable(e->a[0]) && !e->ty.nullable &&
-               vt_intlike(e->ty.vt);
+        return (e->n == 1 || e->tz_arg == 1) && e->a[0]->ty.vt == FF_SQL_V_DT64 && vable(e->a[0]) &&
+               !e->ty.nullable && vt_intlike(e->ty.vt);
     case FF_SQL_FN_EQUALS:
     case FF_SQL_FN_NOT_EQUALS:
     case FF_SQL_FN_LESS:
@@ -3681,6 +3882,38 @@ static void vec_floor_div(const int64_t *x, uint32_t n, int64_t u, int64_t *out)
     }
 }
 
+/* toDate / toStartOf{Minute,Hour,Day} of ms times x[0..n) in zone e->tz, as ev_zoned. The
+ * offset holds over a span of time: rows of a block are close in time, so the span is looked
+ * up again only when a row leaves it (and a day's start only when the day changes). */
+static void vec_zoned(const ex *e, const int64_t *x, uint32_t n, int64_t *out)
+{
+    const ff_tz *z = e->tz;
+    ff_tz_span sp = {1, 0, 0}; /* empty: the first row looks it up */
+    int64_t last_day = INT64_MIN, last_start = 0;
+    bool ms_out = e->ty.vt == FF_SQL_V_DT64;
+    int64_t u = e->fn == FF_SQL_FN_TO_START_OF_MINUTE ? 60 : 3600;
+    for (uint32_t i = 0; i < n; i++) {
+        int64_t s = fdiv64(x[i], 1000);
+        if (s < sp.lo || s >= sp.hi)
+            ff_tz_span_at(z, s, &sp);
+        int64_t local = s + sp.off, day = fdiv64(local, 86400), r;
+        switch (e->fn) {
+        case FF_SQL_FN_TO_DATE:
+            out[i] = day;
+            continue;
+        case FF_SQL_FN_TO_START_OF_DAY:
+            if (day != last_day)
+                last_day = day, last_start = day_start(z, day);
+            r = last_start;
+            break;
+        default:
+            r = s - ((local % u) + u) % u;
+            break;
+        }
+        out[i] = ms_out ? r * 1000 : r;
+    }
+}
+
 static void vec_eval(q *Q, const ex *e, const ff_block *b, uint32_t n, int64_t *out)
 {
     if (e->k == X_CONST) {
@@ -3775,6 +4008,10 @@ static void vec_eval(q *Q, const ex *e, const ff_block *b, uint32_t n, int64_t *
         const int64_t *x = vec_arg(Q, e->a[0], b, n);
         if (!x)
             return;
+        if (e->tz && fn != FF_SQL_FN_TO_DATE_TIME) {
+            vec_zoned(e, x, n, out);
+            return;
+        }
         /* from_ms(type, ms) with the divisions spelled out as constants */
         if (fn == FF_SQL_FN_TO_DATE) {
             vec_floor_div(x, n, 86400000, out);
@@ -5092,7 +5329,7 @@ static ff_rc run_select(q *Q, const ff_sql_select *s, rowset *out)
     } else if (s->from_kind == FF_SQL_FROM_NONE) {
         static const ff_sql_value none[1] = {{FF_SQL_V_U64, 0, {0}}};
         static const char *dummy_name[1] = {"dummy"};
-        static sty dummy_ty[1] = {{FF_SQL_V_U64, 8, 0, 0, 0}};
+        static sty dummy_ty[1] = {{FF_SQL_V_U64, 8, 0, 0, 0, NULL}};
         rowset *one = qalloc(Q, Q->a, sizeof *one);
         if (!one)
             return Q->rc;
@@ -5334,6 +5571,7 @@ ff_rc ff_sql_query(const char *sql, size_t len, const ff_table_snapshot *snap,
             res->cols[c].name = ff_arena_strndup(&res->arena, R.names[c], strlen(R.names[c]));
             res->cols[c].type = ff_arena_strndup(&res->arena, tb.data ? tb.data : "", tb.len);
             res->cols[c].vt = R.types[c].vt;
+            res->cols[c].tz = R.types[c].tz && !ff_tz_is_utc(R.types[c].tz) ? R.types[c].tz : NULL;
             ok = res->cols[c].name && res->cols[c].type;
         }
         ff_buf_fini(&tb);

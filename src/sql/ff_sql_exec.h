@@ -46,8 +46,10 @@
  *    the subquery once at bind time into a hash set (not used for zone pruning).
  *  - Not supported yet (clean not_supported error with the position): tuple literals outside
  *    IN, nested or NULL-holding array literals, toStartOfInterval, agg(DISTINCT x) other than
- *    count, time zone arguments other than the default UTC. JSON functions read top-level keys
- *    only.
+ *    count. JSON functions read top-level keys only.
+ *  - Time zones: a time function's constant zone argument (any IANA name, core/ff_tz.h), else
+ *    the zone of its first argument's DateTime type, else UTC; resolved when binding (unknown:
+ *    unknown_time_zone at the argument). Zoned DateTime types print as wall times.
  *  - tests/sql/run_diff.py compares all this with ClickHouse 18.16 (docs/sql.md, "Differential
  *    tests").
  *  - Vectorised parts: a WHERE that is a conjunction of column-vs-constant comparisons (=, !=,
@@ -86,6 +88,7 @@
 #include "core/ff_arena.h"
 #include "core/ff_buf.h"
 #include "core/ff_err.h"
+#include "core/ff_tz.h"
 #include "sql/ff_sql.h"
 #include "store/ff_table.h"
 
@@ -126,9 +129,11 @@ typedef struct ff_sql_value {
 } ff_sql_value;
 
 typedef struct ff_sql_result_col {
-    char *name; /* alias, else ff_sql_column_name */
-    char *type; /* ClickHouse type name, e.g. "UInt64", "Nullable(Decimal(18, 4))" */
-    uint8_t vt; /* ff_sql_vt of non-NULL values */
+    char *name;      /* alias, else ff_sql_column_name */
+    char *type;      /* ClickHouse type name, e.g. "UInt64", "Nullable(Decimal(18, 4))" */
+    uint8_t vt;      /* ff_sql_vt of non-NULL values */
+    const ff_tz *tz; /* DateTime/DateTime64 with a zone (printed as its wall time);
+                               NULL = UTC. Owned by ff_tz's cache: valid until exit */
 } ff_sql_result_col;
 
 typedef struct ff_sql_result {
@@ -158,8 +163,10 @@ static inline const ff_sql_value *ff_sql_result_at(const ff_sql_result *r, uint6
  * line of names, strings always quoted with "" doubling, NULL as \N, lines end in \n as
  * ClickHouse writes them) or "table" (aligned text). FF_EINVAL for another format. */
 ff_rc ff_sql_result_write(const ff_sql_result *res, const char *format, ff_buf *out);
-/* One value as ClickHouse prints it in text formats (no quoting). */
+/* One value as ClickHouse prints it in text formats (no quoting); times in UTC. */
 ff_rc ff_sql_value_text(const ff_sql_value *v, ff_buf *out);
+/* The same with times as wall times of zone tz (NULL = UTC). */
+ff_rc ff_sql_value_text_tz(const ff_sql_value *v, const ff_tz *tz, ff_buf *out);
 void ff_sql_result_free(ff_sql_result *res); /* NULL is a no-op */
 
 #endif /* FF_SQL_EXEC_H */

@@ -4,7 +4,8 @@
  * Date 2024-03-01, DateTime 2024-03-01 12:00:00, DateTime64(3) 2024-03-01 12:00:00.000,
  * Decimal without trailing zeros (output_format_decimal_trailing_zeros = 0), Float64 as the
  * shortest text that reads back to the same double (inf, -inf, nan), arrays as [a,b] with
- * strings quoted '...'.
+ * strings quoted '...'. A DateTime or DateTime64 column whose type names a zone
+ * (DateTime('Europe/Berlin'), from a time zone argument) prints that zone's wall time.
  * INVARIANTS: a failed write may leave a partial text in out (the caller resets it).
  * THREADING: pure functions. OWNERSHIP: out is the caller's.
  */
@@ -14,6 +15,7 @@
 #include <string.h>
 
 #include "core/ff_mem.h"
+#include "core/ff_tz.h"
 #include "sql/ff_sql_exec.h"
 #include "store/ff_schema.h"
 
@@ -64,7 +66,7 @@ static ff_rc put_time(int64_t secs, int ms, int with_ms, ff_buf *out)
                          (int)(sod / 3600), (int)(sod / 60 % 60), (int)(sod % 60));
 }
 
-static ff_rc put_text(const ff_sql_value *v, int in_array, ff_buf *out)
+static ff_rc put_text(const ff_sql_value *v, int in_array, const ff_tz *tz, ff_buf *out)
 {
     switch (v->t) {
     case FF_SQL_V_NULL:
@@ -100,11 +102,11 @@ static ff_rc put_text(const ff_sql_value *v, int in_array, ff_buf *out)
         civil(v->v.i, &y, &m, &d);
         return ff_buf_printf(out, "%04lld-%02u-%02u", (long long)y, m, d);
     }
-    case FF_SQL_V_DATETIME:
-        return put_time(v->v.i, 0, 0, out);
+    case FF_SQL_V_DATETIME: /* the wall time of the column's zone, as ClickHouse prints it */
+        return put_time(v->v.i + (tz ? ff_tz_offset(tz, v->v.i) : 0), 0, 0, out);
     case FF_SQL_V_DT64: {
         int64_t s = floordiv(v->v.i, 1000);
-        return put_time(s, (int)(v->v.i - s * 1000), 1, out);
+        return put_time(s + (tz ? ff_tz_offset(tz, s) : 0), (int)(v->v.i - s * 1000), 1, out);
     }
     case FF_SQL_V_INTERVAL:
         return ff_buf_add_i64(out, v->v.i);
@@ -114,7 +116,7 @@ static ff_rc put_text(const ff_sql_value *v, int in_array, ff_buf *out)
             if (i)
                 rc = ff_buf_addc(out, ',');
             if (rc == FF_OK)
-                rc = put_text(&v->v.a[i], 1, out);
+                rc = put_text(&v->v.a[i], 1, tz, out);
         }
         return rc ? rc : ff_buf_addc(out, ']');
     }
@@ -125,7 +127,12 @@ static ff_rc put_text(const ff_sql_value *v, int in_array, ff_buf *out)
 
 ff_rc ff_sql_value_text(const ff_sql_value *v, ff_buf *out)
 {
-    return put_text(v, 0, out);
+    return put_text(v, 0, NULL, out);
+}
+
+ff_rc ff_sql_value_text_tz(const ff_sql_value *v, const ff_tz *tz, ff_buf *out)
+{
+    return put_text(v, 0, tz, out);
 }
 
 static ff_rc json_str(const char *s, size_t n, ff_buf *out)
@@ -151,7 +158,7 @@ static ff_rc json_str(const char *s, size_t n, ff_buf *out)
 
 /* ClickHouse JSON: 64-bit integers quoted, UInt8..UInt32 bare, Float64 bare (nan/inf as
  * null), Decimal bare, strings/dates quoted. */
-static ff_rc json_value(const ff_sql_value *v, const char *type, ff_buf *out)
+static ff_rc json_value(const ff_sql_value *v, const char *type, const ff_tz *tz, ff_buf *out)
 {
     switch (v->t) {
     case FF_SQL_V_NULL:
@@ -161,13 +168,13 @@ static ff_rc json_value(const ff_sql_value *v, const char *type, ff_buf *out)
             return ff_buf_adds(out, "null");
         return put_f64(v->v.f, out);
     case FF_SQL_V_DEC:
-        return put_text(v, 0, out);
+        return put_text(v, 0, NULL, out);
     case FF_SQL_V_I64:
     case FF_SQL_V_U64: {
         if (type && !strstr(type, "64"))
-            return put_text(v, 0, out);
+            return put_text(v, 0, NULL, out);
         ff_rc rc = ff_buf_addc(out, '"');
-        rc = rc ? rc : put_text(v, 0, out);
+        rc = rc ? rc : put_text(v, 0, NULL, out);
         return rc ? rc : ff_buf_addc(out, '"');
     }
     case FF_SQL_V_ARRAY: {
@@ -179,7 +186,7 @@ static ff_rc json_value(const ff_sql_value *v, const char *type, ff_buf *out)
             if (i)
                 rc = ff_buf_addc(out, ',');
             if (rc == FF_OK)
-                rc = json_value(&v->v.a[i], et ? et : "Int64", out);
+                rc = json_value(&v->v.a[i], et ? et : "Int64", tz, out);
         }
         return rc ? rc : ff_buf_addc(out, ']');
     }
@@ -188,7 +195,7 @@ static ff_rc json_value(const ff_sql_value *v, const char *type, ff_buf *out)
     default: {
         ff_buf tmp;
         ff_buf_init(&tmp, 1024);
-        ff_rc rc = put_text(v, 0, &tmp);
+        ff_rc rc = put_text(v, 0, tz, &tmp);
         if (rc == FF_OK)
             rc = json_str(tmp.data, tmp.len, out);
         ff_buf_fini(&tmp);
@@ -214,7 +221,8 @@ static ff_rc write_json(const ff_sql_result *r, ff_buf *out)
             rc = ff_buf_adds(out, c ? ",\n\t\t\t" : "\n\t\t\t");
             rc = rc ? rc : json_str(r->cols[c].name, strlen(r->cols[c].name), out);
             rc = rc ? rc : ff_buf_adds(out, ": ");
-            rc = rc ? rc : json_value(ff_sql_result_at(r, i, c), r->cols[c].type, out);
+            rc = rc ? rc
+                    : json_value(ff_sql_result_at(r, i, c), r->cols[c].type, r->cols[c].tz, out);
         }
         rc = rc ? rc : ff_buf_adds(out, "\n\t\t}");
     }
@@ -262,10 +270,10 @@ static ff_rc write_csv(const ff_sql_result *r, ff_buf *out)
                 break;
             if (v->t == FF_SQL_V_NULL || v->t == FF_SQL_V_I64 || v->t == FF_SQL_V_U64 ||
                 v->t == FF_SQL_V_F64 || v->t == FF_SQL_V_DEC) {
-                rc = put_text(v, 0, out);
+                rc = put_text(v, 0, NULL, out);
             } else {
                 ff_buf_reset(&tmp);
-                rc = put_text(v, 0, &tmp);
+                rc = put_text(v, 0, r->cols[c].tz, &tmp);
                 rc = rc ? rc : csv_field(tmp.data ? tmp.data : "", tmp.len, out);
             }
         }
@@ -288,7 +296,7 @@ static ff_rc write_table(const ff_sql_result *r, ff_buf *out)
         w[c] = strlen(r->cols[c].name);
     for (size_t k = 0; rc == FF_OK && k < n; k++) {
         ff_buf_reset(&tmp);
-        rc = put_text(&r->rows[k], 0, &tmp);
+        rc = put_text(&r->rows[k], 0, r->cols[k % r->n_cols].tz, &tmp);
         if (rc == FF_OK && !(cell[k] = ff_malloc(tmp.len + 1)))
             rc = FF_ENOMEM;
         if (rc == FF_OK) {

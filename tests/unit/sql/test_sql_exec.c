@@ -236,6 +236,84 @@ static void test_time_json(void)
       "\"pro\",2.5\n\"free\",0\n\"\",0\n");
 }
 
+/* Time zones other than UTC: values worked out by hand from the zones' rules (New York UTC-5 and
+ * Kathmandu UTC+5:45 in March 2024; Berlin's DST starts 2026-03-29 01:00 UTC, ends 2026-10-25
+ * 01:00 UTC; Tokyo UTC+9). T1's rows are 2024-03-01 00:00-02:00 UTC and 2024-03-02 00:00. */
+static void test_time_zones(void)
+{
+    /* group keys in a zone: the vectorised path */
+    Q("SELECT toDate(ts, 'America/New_York') AS d, count() FROM events GROUP BY d ORDER BY d",
+      "\"2024-02-29\",6\n\"2024-03-01\",2\n");
+    Q("SELECT toStartOfHour(ts, 'Asia/Kathmandu') AS h, count() FROM events GROUP BY h ORDER BY h",
+      "\"2024-03-01 05:00:00.000\",4\n\"2024-03-01 06:00:00.000\",1\n"
+      "\"2024-03-01 07:00:00.000\",1\n\"2024-03-02 05:00:00.000\",2\n");
+    Q("SELECT toStartOfDay(ts, 'America/New_York') AS d, count() FROM events GROUP BY d ORDER BY d",
+      "\"2024-02-29 00:00:00.000\",6\n\"2024-03-01 00:00:00.000\",2\n");
+    /* the same values row by row (the interpreter) and the instants behind the wall times */
+    Q("SELECT toHour(ts, 'Asia/Kathmandu'), toStartOfMinute(ts, 'Asia/Kathmandu'), "
+      "toUnixTimestamp(toStartOfDay(ts, 'Asia/Kathmandu')), toString(ts, 'Asia/Kathmandu'), "
+      "toHour(toDateTime(ts, 'Asia/Kathmandu')) FROM events WHERE event_id = 'id-3'",
+      "6,\"2024-03-01 06:45:00.000\",1709230500,\"2024-03-01 06:45:00.000\",6\n");
+    /* Berlin across the DST change */
+    Q("SELECT toDate(toDateTime('2026-03-28 23:30:00'), 'Europe/Berlin'), "
+      "toStartOfDay(toDateTime('2026-03-29 12:00:00'), 'Europe/Berlin'), "
+      "toUnixTimestamp(toStartOfDay(toDateTime('2026-03-29 12:00:00'), 'Europe/Berlin')), "
+      "toHour(toDateTime('2026-03-29 00:59:59'), 'Europe/Berlin'), "
+      "toHour(toDateTime('2026-03-29 01:00:00'), 'Europe/Berlin')",
+      "\"2026-03-29\",\"2026-03-29 00:00:00\",1774738800,1,3\n");
+    Q("SELECT toDateTime('2026-03-29 02:30:00', 'Europe/Berlin'), "
+      "toUnixTimestamp('2026-03-29 03:30:00', 'Europe/Berlin'), "
+      "toString(toDateTime('2026-10-25 00:30:00'), 'Europe/Berlin'), "
+      "toString(toDateTime('2026-10-25 01:30:00'), 'Europe/Berlin'), "
+      "toDateTime(toStartOfDay(toDateTime('2026-03-29 12:00:00'), 'Europe/Berlin'), 'UTC')",
+      "\"2026-03-29 01:30:00\",1774747800,\"2026-10-25 02:30:00\",\"2026-10-25 02:30:00\","
+      "\"2026-03-28 23:00:00\"\n");
+    Q("SELECT dateDiff('hour', toDateTime('2026-03-28 23:00:00'), toDateTime('2026-03-29 "
+      "02:00:00'), 'Europe/Berlin'), dateDiff('day', toDateTime('2026-03-28 22:59:59'), "
+      "toDateTime('2026-03-28 23:00:00'), 'Europe/Berlin'), dateDiff('day', "
+      "toDateTime('2026-03-28 22:59:59'), toDateTime('2026-03-28 23:00:00'))",
+      "3,1,0\n");
+    /* weeks, months and years of the local day (2024-03-02 23:30 UTC is Sunday 08:30 in Tokyo) */
+    Q("SELECT toStartOfWeek(toDateTime('2024-03-02 23:30:00'), 1, 'Asia/Tokyo'), "
+      "toStartOfWeek(toDateTime('2024-03-02 23:30:00'), 0, 'Asia/Tokyo'), "
+      "toStartOfWeek(toDateTime('2024-03-02 23:30:00')), "
+      "toMonday(toDateTime('2024-03-02 23:30:00'), 'Asia/Tokyo'), "
+      "toDayOfWeek(toDateTime('2024-03-02 23:30:00'), 'Asia/Tokyo'), "
+      "toStartOfMonth(toDateTime('2024-02-29 20:00:00'), 'Asia/Tokyo'), "
+      "toYear(toDateTime('2024-12-31 20:00:00'), 'Asia/Tokyo'), "
+      "toMonth(toDateTime('2024-12-31 20:00:00'), 'Asia/Tokyo'), "
+      "toDayOfMonth(toDateTime('2024-12-31 20:00:00'), 'Asia/Tokyo')",
+      "\"2024-02-26\",\"2024-03-03\",\"2024-02-25\",\"2024-02-26\",7,\"2024-03-01\",2025,1,1\n");
+    /* NULL in, NULL out; 'UTC' is the default */
+    Q("SELECT toDate(NULL, 'Europe/Berlin'), toHour(NULL, 'Asia/Tokyo'), toHour(ts, 'UTC'), "
+      "toStartOfWeek(ts, 'UTC') FROM events WHERE event_id = 'id-3'",
+      "\\N,\\N,1,\"2024-02-25\"\n");
+    /* the result type names the zone; its values print as wall times of that zone */
+    ff_sql_result *r = NULL;
+    run_on(&T1,
+           "SELECT toDateTime(ts, 'Asia/Kathmandu') AS t, toStartOfHour(ts, 'Europe/Berlin'), "
+           "concat(toString(toDateTime(ts, 'Asia/Tokyo')), '!') FROM events WHERE event_id = "
+           "'id-0'",
+           &r);
+    FF_CHECK_STR(g_out, "\"2024-03-01 05:45:00\",\"2024-03-01 01:00:00.000\","
+                        "\"2024-03-01 09:00:00!\"\n");
+    if (r) {
+        FF_CHECK_STR(r->cols[0].type, "DateTime('Asia/Kathmandu')");
+        FF_CHECK_STR(r->cols[1].type, "DateTime64(3, 'Europe/Berlin')");
+        ff_sql_result_free(r);
+    }
+    /* unknown or unsafe zones: an error at the zone argument, nothing read */
+    FF_CHECK_STR(run("SELECT toDate(ts, 'Mars/Olympus_Mons') FROM events"),
+                 "ERR: unknown time zone 'Mars/Olympus_Mons'");
+    FF_CHECK_STR(g_err.kind, "unknown_time_zone");
+    FF_CHECK_EQ(g_err.offset, 18);
+    FF_CHECK_STR(run("SELECT toHour(ts, '../../etc/passwd') FROM events"),
+                 "ERR: invalid time zone name '../../etc/passwd'");
+    FF_CHECK_EQ(g_err.offset, 18);
+    FF_CHECK(strncmp(run("SELECT toDate(ts, user_id) FROM events"),
+                     "ERR: the time zone argument of toDate must be a constant string", 60) == 0);
+}
+
 static void test_aggregates(void)
 {
     Q("SELECT count(), count(price), count(quantity), count(*) FROM events", "8,3,3,8\n");
@@ -1557,7 +1635,7 @@ static void test_group_by_day(void)
         snprintf(names[i], 16, "%s%u", users[(x >> 33) % 7], (unsigned)((x >> 40) % 700));
         hrow h = {names[i],
                   events[(x >> 20) % 3],
-                  D0 + day * 86400000LL + (int64_t)(x >> 45) % 86400000,
+                  D0 + day * 86400000LL + (int64_t)(x >> 37) % 86400000, /* any time of day */
                   NULL,
                   NULL,
                   NULL,
@@ -1586,6 +1664,11 @@ static void test_group_by_day(void)
         "user_id) GROUP BY first ORDER BY first",
         "SELECT count() FROM (SELECT user_id, toDate(ts) AS d FROM events WHERE event = "
         "'product_added' GROUP BY user_id, d)",
+        /* a day of another zone spans two UTC day parts: not run one part at a time */
+        "SELECT toDate(ts, 'Asia/Tokyo') AS d, count() FROM events GROUP BY d ORDER BY d",
+        "SELECT toStartOfDay(ts, 'America/New_York') AS d, user_id, count() FROM events GROUP BY "
+        "d, user_id ORDER BY d, user_id",
+        "SELECT toDate(ts, 'UTC') AS d, count() FROM events GROUP BY d ORDER BY d",
     };
     for (size_t i = 0; i < sizeof qs / sizeof qs[0]; i++) {
         static char want[1 << 16];
@@ -1607,6 +1690,7 @@ int main(void)
     build_tp();
     FF_RUN(test_filters);
     FF_RUN(test_time_json);
+    FF_RUN(test_time_zones);
     FF_RUN(test_aggregates);
     FF_RUN(test_more_functions);
     FF_RUN(test_subquery_funnel_retention);

@@ -1,0 +1,1 @@
+SELECT toDate(now(), 'Mars/Olympus_Mons'), toHour(now(), 'Europe/Berlin')

@@ -1,0 +1,1 @@
+SELECT toStartOfDay(toDateTime('2026-03-29 12:00:00'), '../../../etc/passwd')

@@ -1,0 +1,1 @@
+SELECT toString(toDateTime('2026-10-25 01:30:00', 'Europe/Berlin')), toStartOfWeek(today(), 1, 'Australia/Lord_Howe'), dateDiff('hour', now(), now() + 7200, 'Asia/Kathmandu')

@@ -1,0 +1,1 @@
+SELECT toDate(now(), NULL), toHour(now(), 1), toDayOfWeek(now(), 'Europe'), toMonth(now(), 'right/UTC'), toYear(now(), '')

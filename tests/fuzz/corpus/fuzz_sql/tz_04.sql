@@ -1,0 +1,1 @@
+SELECT toStartOfHour(toDateTime(number, 'Pacific/Apia')) FROM (SELECT 1 AS number) WHERE toDate(now(), 'UTC') > '2020-01-01'
