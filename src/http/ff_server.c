@@ -442,7 +442,7 @@ static enum MHD_Result handle_metrics(ff_server *s, struct MHD_Connection *c)
         "# TYPE footfall_store_seal_seconds_sum counter\nfootfall_store_seal_seconds_sum %.3f\n"
         "# TYPE footfall_store_seal_seconds_max gauge\nfootfall_store_seal_seconds_max %.3f\n"
         "# HELP footfall_store_seal_wait_seconds Time the store consumer stopped reading to wait "
-        "for a seal in flight (sum) and the longest wait.\n"
+        "for a seal in flight before handing over its next batch (sum) and the longest wait.\n"
         "# TYPE footfall_store_seal_wait_seconds_sum counter\n"
         "footfall_store_seal_wait_seconds_sum %.3f\n"
         "# TYPE footfall_store_seal_wait_seconds_max gauge\n"

@@ -910,7 +910,8 @@ static ff_rc ensure_day_dir(ff_store *s, int32_t day, char *ddir, size_t cap, ff
 }
 
 /* Seal one batch (on the seal thread): publish every day's part, then SEALED, then make the
- * parts live. The caller gives the writers back. */
+ * parts live. The caller gives the writers back and, on failure, records the error and marks
+ * the store failed (in that order, see seal_main). */
 static ff_rc seal_batch_run(ff_store *s, seal_batch *sb, ff_err *err)
 {
     part_ent *made[FF_STORE_MAX_BATCH_DAYS];
@@ -962,14 +963,17 @@ static ff_rc seal_batch_run(ff_store *s, seal_batch *sb, ff_err *err)
     if (rc) {
         for (size_t i = 0; i < n_made; i++)
             ent_free(made[i]);
-        return set_failed(s, rc);
+        return rc;
     }
     return FF_OK;
 }
 
 /* The seal thread: seal each batch handed over, one at a time, in the order handed over. A
  * failed seal is remembered (seal_rc): the consumer hands over nothing more, so no later
- * batch is published after a failed one. */
+ * batch is published after a failed one. Under seal_mu, in this order: seal_rc/seal_err are
+ * stored, then the store is marked failed, then in_flight is cleared. So whoever sees
+ * `failed` set by a seal finds its cause in seal_rc (failed_rc takes seal_mu), and whoever
+ * sees in_flight clear after a failed seal sees `failed` too. */
 static void *seal_main(void *arg)
 {
     ff_store *s = arg;
@@ -992,6 +996,8 @@ static void *seal_main(void *arg)
             s->seal_err = err;
             FF_LOG(FF_LOG_ERROR, "store", "seal failed: %s: %s", ff_rc_name(rc), err.msg);
         }
+        if (rc)
+            set_failed(s, rc);
         s->in_flight = false;
         pthread_cond_broadcast(&s->done_cv);
     }
@@ -999,14 +1005,26 @@ static void *seal_main(void *arg)
     return NULL;
 }
 
-/* Under seal_mu: wait until no batch is in flight; the time waited counts as seal_wait_ns. */
-static void seal_wait_idle_locked(ff_store *s)
+/* Under seal_mu: FF_EFAILED with the failed seal's reason (seal_rc != 0). */
+static ff_rc seal_failed_locked(ff_store *s, ff_err *err)
+{
+    return FF_ERR_SET(err, FF_EFAILED,
+                      "store is failed (a seal failed: %s: %s): close and reopen it",
+                      ff_rc_name(s->seal_rc), s->seal_err.msg);
+}
+
+/* Under seal_mu: wait until no batch is in flight. When count (only the consumer's hand-over
+ * in poll: reading stopped for it), the time waited counts as seal_wait_ns; flush, retain and
+ * retention wait on purpose and are not counted. */
+static void seal_wait_idle_locked(ff_store *s, bool count)
 {
     if (!s->in_flight)
         return;
     uint64_t t0 = ff_clock_mono_ns();
     while (s->in_flight)
         pthread_cond_wait(&s->done_cv, &s->seal_mu);
+    if (!count)
+        return;
     uint64_t dt = ff_clock_mono_ns() - t0;
     pthread_mutex_lock(&s->mu);
     s->st.seal_wait_ns_total += dt;
@@ -1015,32 +1033,29 @@ static void seal_wait_idle_locked(ff_store *s)
     pthread_mutex_unlock(&s->mu);
 }
 
-/* Wait for the batch in flight (if any); its error, if it failed. */
+/* Wait for the batch in flight (if any; not counted as seal_wait_ns); FF_EFAILED if a seal
+ * failed (this one or an earlier one). */
 static ff_rc seal_wait(ff_store *s, ff_err *err)
 {
     pthread_mutex_lock(&s->seal_mu);
-    seal_wait_idle_locked(s);
-    ff_rc rc = s->seal_rc;
-    if (rc && err)
-        *err = s->seal_err;
+    seal_wait_idle_locked(s, false);
+    ff_rc rc = s->seal_rc ? seal_failed_locked(s, err) : FF_OK;
     pthread_mutex_unlock(&s->seal_mu);
     return rc;
 }
 
 /* Hand the batch being read over to the seal thread (started on first use) and start an empty
- * one; first wait for the batch still in flight, if any. A seal that failed is returned here
- * (and the batch is kept, never handed over). */
-static ff_rc seal_handoff(ff_store *s, ff_err *err)
+ * one; first wait for the batch still in flight, if any (counted as seal_wait_ns when
+ * count_wait: the consumer's read loop). A seal that failed is returned here as FF_EFAILED
+ * with its reason (and the batch is kept, never handed over). */
+static ff_rc seal_handoff(ff_store *s, bool count_wait, ff_err *err)
 {
     if (s->fill.records == 0)
         return FF_OK;
     pthread_mutex_lock(&s->seal_mu);
-    seal_wait_idle_locked(s);
-    ff_rc rc = s->seal_rc;
-    if (rc) {
-        if (err)
-            *err = s->seal_err;
-    } else if (!s->seal_running) {
+    seal_wait_idle_locked(s, count_wait);
+    ff_rc rc = s->seal_rc ? seal_failed_locked(s, err) : FF_OK; /* failed: set by seal_main */
+    if (!rc && !s->seal_running) {
         s->seal_running = pthread_create(&s->seal_thread, NULL, seal_main, s) == 0;
         if (!s->seal_running)
             rc = FF_ERR_SET(err, FF_ENOMEM, "cannot start the store's seal thread");
@@ -1058,10 +1073,11 @@ static ff_rc seal_handoff(ff_store *s, ff_err *err)
     return FF_OK;
 }
 
-/* Seal everything read so far and wait until it is live (or failed). */
+/* Seal everything read so far and wait until it is live (or failed). Its waits are on purpose
+ * (flush), not counted as seal_wait_ns. */
 static ff_rc seal_all(ff_store *s, ff_err *err)
 {
-    ff_rc rc = seal_handoff(s, err);
+    ff_rc rc = seal_handoff(s, false, err);
     if (!rc)
         rc = seal_wait(s, err);
     return rc;
@@ -1352,7 +1368,7 @@ static ff_rc consume_one(ff_store *s, uint64_t off, const char *rec, size_t len,
         return FF_ERR_SET(err, rc, "out of memory converting record %" PRIu64, off);
     day_batch *b = rc ? NULL : batch_day(s, (int32_t)day);
     if (!rc && !b && s->fill.n_days == FF_STORE_MAX_BATCH_DAYS) {
-        ff_rc src = seal_handoff(s, err); /* the batch so far ends at off - 1 */
+        ff_rc src = seal_handoff(s, true, err); /* the batch so far ends at off - 1 */
         if (src)
             return src;
     }
@@ -1405,17 +1421,15 @@ static bool fill_due(const ff_store *s, uint64_t now_ns)
            now_ns - s->fill.start_ns >= (uint64_t)s->o.seal_interval_ms * 1000000u;
 }
 
-/* FF_EFAILED, with the failed seal's reason when a seal failed. */
+/* FF_EFAILED, with the failed seal's reason when a seal failed (a seal stores its reason
+ * before it marks the store failed, so a caller that saw `failed` finds it here). */
 static ff_rc failed_rc(ff_store *s, ff_err *err)
 {
     pthread_mutex_lock(&s->seal_mu);
-    ff_rc seal_rc = s->seal_rc;
-    ff_err se = s->seal_err;
+    ff_rc rc = s->seal_rc ? seal_failed_locked(s, err)
+                          : FF_ERR_SET(err, FF_EFAILED, "store is failed: close and reopen it");
     pthread_mutex_unlock(&s->seal_mu);
-    if (seal_rc)
-        return FF_ERR_SET(err, FF_EFAILED,
-                          "store is failed (a seal failed: %s): close and reopen it", se.msg);
-    return FF_ERR_SET(err, FF_EFAILED, "store is failed: close and reopen it");
+    return rc;
 }
 
 /* How often (in records) the read loop checks whether the batch is due by time. */
@@ -1452,11 +1466,11 @@ static ff_rc poll_locked(ff_store *s, uint64_t max_records, uint64_t *n_read, ff
          * rows are queryable, unseen by back-pressure, which counts unread records). */
         if (s->fill.rows >= s->o.seal_max_rows ||
             (*n_read % DUE_CHECK_RECORDS == 0 && fill_due(s, ff_clock_mono_ns())))
-            rc = seal_handoff(s, err);
+            rc = seal_handoff(s, true, err);
         if (rc)
             return rc;
     }
-    if (fill_due(s, ff_clock_mono_ns()) && (rc = seal_handoff(s, err)) != FF_OK)
+    if (fill_due(s, ff_clock_mono_ns()) && (rc = seal_handoff(s, true, err)) != FF_OK)
         return rc;
     pthread_mutex_lock(&s->mu); /* consumer-owned counters, for stats from any thread */
     s->st.dedupe_ids = s->dd.n;
@@ -1499,13 +1513,21 @@ ff_rc ff_store_poll(ff_store *s, uint64_t max_records, uint64_t *n_read_out, ff_
     return rc;
 }
 
-/* Seal what was read, and wait until it and the batch in flight are live (or failed). */
+/* Seal what was read, and wait until it and the batch in flight are live (or failed). On a
+ * failed store nothing more is handed over, but the batch in flight (handed over before the
+ * store failed, e.g. by a merge) is still waited for: on return no seal is writing. */
 ff_rc ff_store_flush(ff_store *s, ff_err *err)
 {
     if (s->o.read_only)
         return FF_ERR_SET(err, FF_EINVAL, "store opened read-only");
     pthread_mutex_lock(&s->work_mu);
-    ff_rc rc = atomic_load(&s->failed) ? failed_rc(s, err) : seal_all(s, err);
+    ff_rc rc;
+    if (atomic_load(&s->failed)) {
+        (void)seal_wait(s, NULL);
+        rc = failed_rc(s, err);
+    } else {
+        rc = seal_all(s, err);
+    }
     pthread_mutex_unlock(&s->work_mu);
     return rc;
 }
@@ -1542,8 +1564,12 @@ static void *consumer_main(void *arg)
         }
         ff_evlog_wait(s->log, s->next_read, wait_ms);
     }
+    /* Seal what is pending; after an error (the store is failed) this only waits for the seal
+     * in flight, so stop returns with no seal writing, and the first error is kept. */
+    ff_err ferr;
+    ff_rc frc = ff_store_flush(s, rc ? &ferr : &s->thread_err);
     if (!rc)
-        rc = ff_store_flush(s, &s->thread_err);
+        rc = frc;
     s->thread_rc = rc;
     if (rc)
         FF_LOG(FF_LOG_ERROR, "store", "consumer stopped: %s: %s", ff_rc_name(rc),

@@ -74,7 +74,9 @@
  *    re-read from the log, which SEALED has not passed). So at any moment at most one batch
  *    has parts on disk past SEALED, and its first offset is SEALED: cases a and b above.
  *    A failed seal (any write error) makes the store failed and is sticky: no later batch is
- *    handed over, so nothing after a failed batch is ever published.
+ *    handed over, so nothing after a failed batch is ever published. The seal thread records
+ *    the seal's error before it marks the store failed, and both before the batch stops being
+ *    in flight, so every later poll/flush/stop reports that cause (as FF_EFAILED).
  *
  *  - Merges run on a merge thread while the consumer thread runs (without it, in poll between
  *    steps; no_merge: never). When a day folder holds more than
@@ -116,8 +118,10 @@
  *
  *    open --start--> [running: thread polls] --stop--> [open] --close--> (freed)
  *     |   \--poll (caller's thread)--> [open]
- *     \-- any write fails --> [failed] (poll/flush/start: FF_EFAILED; snapshots still work;
- *          (a seal on the seal thread too)  close and reopen: open's recovery runs)
+ *     \-- any write fails --> [failed] (poll/flush/start: FF_EFAILED, naming the failed seal's
+ *          (a seal on the seal thread too)  error if a seal failed; flush still waits for the seal
+ *                                           in flight; snapshots still work; close and reopen:
+ *                                           open's recovery runs)
  *
  * INVARIANTS:
  *  (1) Every convertible, non-duplicate record below SEALED is a row of exactly one live
@@ -213,7 +217,9 @@ typedef struct ff_store_stats {
     uint64_t seals;
     uint64_t seal_ns_total; /* time the seal thread spent sealing (write, fsync, publish) */
     uint64_t seal_ns_max;
-    uint64_t seal_wait_ns_total; /* time the consumer waited for a seal in flight (not reading) */
+    uint64_t seal_wait_ns_total; /* time poll (the consumer's read loop) stopped reading to wait
+                                    for a seal in flight before handing over its batch; waits in
+                                    flush, stop, retain and retention are not counted */
     uint64_t seal_wait_ns_max;
     uint64_t sealed_rows;
     uint64_t merges;
@@ -235,7 +241,8 @@ void ff_store_close(ff_store *s);
 
 /* Run the consumer in a thread of the store's own. */
 ff_rc ff_store_start(ff_store *s, ff_err *err);
-/* Stop the thread (pending rows are sealed first). Returns the thread's sticky error. */
+/* Stop the thread (pending rows are sealed first; after an error it still waits for the seal in
+ * flight). Returns the thread's sticky error. */
 ff_rc ff_store_stop(ff_store *s, ff_err *err);
 
 /* ---- operations -------------------------------------------------------------------------- */
@@ -244,11 +251,13 @@ ff_rc ff_store_stop(ff_store *s, ff_err *err);
  * the durable tail), hand the batch to the seal thread when seal_interval_ms passed or
  * seal_max_rows are pending (first waiting for the seal in flight, if any), then at most one
  * merge. Returns before the seal is done (flush waits for it); a
- * seal's failure is returned by a later poll or flush. *n_read_out (may be NULL) gets the
- * records read. */
+ * seal's failure is returned by a later poll or flush, as FF_EFAILED with the seal's error in
+ * the message. *n_read_out (may be NULL) gets the records read. */
 ff_rc ff_store_poll(ff_store *s, uint64_t max_records, uint64_t *n_read_out, ff_err *err);
 /* Seal whatever was read, and wait until it and the seal in flight are done: on FF_OK every
- * record read so far is below SEALED and its row in a live part. */
+ * record read so far is below SEALED and its row in a live part. On a failed store (or when a
+ * seal fails) FF_EFAILED, returned only after the seal in flight is done: no seal is writing
+ * when flush returns. */
 ff_rc ff_store_flush(ff_store *s, ff_err *err);
 /* Merge until no day has more than merge_fanin parts of one level. */
 ff_rc ff_store_merge_all(ff_store *s, ff_err *err);
