@@ -1,7 +1,8 @@
 /* test_store_store.c -- the store (log consumer): per-day parts, dedupe, exactly once across
  * restarts, merges (multiset of rows kept, snapshots survive them), recovery from an
  * interrupted merge and from a partly published seal batch, retention, verify, reading
- * while a seal is in flight, flush, a failed seal, and a fork-based kill -9 loop that checks
+ * while a seal is in flight, flush, a failed seal, flush and retain while a seal is in flight
+ * (after a failed merge; from another thread), and a fork-based kill -9 loop that checks
  * exactly-once at the end. */
 #include <errno.h>
 #include <fcntl.h>
@@ -799,13 +800,17 @@ static void test_concurrent_snapshots(void)
 /* ---- seals overlapped with reading (test hook on the seal thread) ----------------------- */
 
 /* The hook's state: it counts calls, can hold a seal until the test opens the gate (bounded:
- * 5 s, so code that seals in the consumer's own thread fails the checks instead of hanging),
- * can sleep per part, and can fail the n-th part of the batch starting at fail_first. */
+ * 5 s, so code that seals in the consumer's own thread fails the checks instead of hanging;
+ * each expiry is counted in timeouts, and a test that holds seals asserts it stays 0: an
+ * expiry lets the seal proceed while the test thinks it is held), can sleep per part, and can
+ * fail the n-th part of the batch starting at fail_first. */
 typedef struct seal_gate {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     int calls;
-    bool hold; /* hold calls until opened */
+    int timeouts;      /* holds that ended by the 5 s bound, not by gate_open */
+    bool hold;         /* hold calls until opened */
+    bool hold_failing; /* hold only the call that fails, until opened */
     bool opened;
     int sleep_ms;     /* per part */
     uint64_t fail_lo; /* parts with first in [fail_lo, fail_hi): the fail_nth one fails */
@@ -839,17 +844,17 @@ static ff_rc gate_hook(void *arg, int32_t day, uint64_t first, uint64_t last)
     if (first > g0->max_first)
         g0->max_first = first;
     pthread_cond_broadcast(&g0->cv);
+    bool fails = first >= g0->fail_lo && first < g0->fail_hi && ++g0->fail_seen == g0->fail_nth;
     struct timespec until;
     clock_gettime(CLOCK_REALTIME, &until);
     until.tv_sec += 5;
-    while (g0->hold && !g0->opened)
-        if (pthread_cond_timedwait(&g0->cv, &g0->mu, &until) != 0)
+    while ((g0->hold || (fails && g0->hold_failing)) && !g0->opened)
+        if (pthread_cond_timedwait(&g0->cv, &g0->mu, &until) != 0) {
+            g0->timeouts++;
             break;
-    ff_rc rc = FF_OK;
-    if (first >= g0->fail_lo && first < g0->fail_hi && ++g0->fail_seen == g0->fail_nth)
-        rc = FF_EIO;
+        }
     pthread_mutex_unlock(&g0->mu);
-    return rc;
+    return fails ? FF_EIO : FF_OK;
 }
 
 /* Wait (at most 5 s) until the hook was called at least n times; the calls seen. */
@@ -875,12 +880,44 @@ static void gate_open(seal_gate *g0)
     pthread_mutex_unlock(&g0->mu);
 }
 
-static bool gate_is_open(seal_gate *g0)
+/* Close the gate again: the next seal is held until gate_open. */
+static void gate_close(seal_gate *g0)
 {
     pthread_mutex_lock(&g0->mu);
-    bool o = g0->opened;
+    g0->hold = true;
+    g0->opened = false;
     pthread_mutex_unlock(&g0->mu);
-    return o;
+}
+
+static int gate_calls(seal_gate *g0)
+{
+    pthread_mutex_lock(&g0->mu);
+    int c = g0->calls;
+    pthread_mutex_unlock(&g0->mu);
+    return c;
+}
+
+static int gate_timeouts(seal_gate *g0)
+{
+    pthread_mutex_lock(&g0->mu);
+    int t = g0->timeouts;
+    pthread_mutex_unlock(&g0->mu);
+    return t;
+}
+
+/* A thread that opens the gate after delay_ms (while the test thread sits in a call that must
+ * wait for the held seal). */
+typedef struct opener_arg {
+    seal_gate *gate;
+    int delay_ms;
+} opener_arg;
+
+static void *opener_main(void *p)
+{
+    opener_arg *oa = p;
+    usleep((useconds_t)oa->delay_ms * 1000);
+    gate_open(oa->gate);
+    return NULL;
 }
 
 static uint64_t sealed_file(const env *e)
@@ -921,13 +958,14 @@ static size_t parts_from(const env *e, uint64_t from)
 /* The consumer reads on while a seal is in flight: the first batch's seal is held on the seal
  * thread, and the records appended meanwhile are read (poll returns them, the backlog is 0)
  * while nothing is live and SEALED has not moved. With seals in the consumer's thread, the
- * first poll itself would sit in the held seal. Then the same with the consumer thread. */
+ * first poll itself would sit in the held seal. Then the same with the consumer thread, and
+ * a full batch behind the held seal stops reading (the memory bound). */
 static void test_read_during_seal(void)
 {
     env e;
     env_new(&e);
     ff_evlog *log = log_open(&e);
-    int n = make_ids(ids_buf, 900, 0);
+    int n = make_ids(ids_buf, 1000, 0);
     log_append(log, ids_buf, 300, 1000000);
     seal_gate gate;
     gate_init(&gate);
@@ -950,13 +988,13 @@ static void test_read_during_seal(void)
     FF_CHECK_EQ(nr, 200);
     ff_store_stats st;
     ff_store_stats_get(s, &st);
-    FF_CHECK(!gate_is_open(&gate));
     FF_CHECK_EQ(st.consumed_offset, 500);
     FF_CHECK_EQ(st.lag, 0);
     FF_CHECK_EQ(st.resume_offset, 0); /* SEALED waits for the held seal */
     FF_CHECK_EQ(st.rows, 0);          /* and so do the parts */
     FF_CHECK_EQ(sealed_file(&e), UINT64_MAX);
     gate_open(&gate);
+    FF_CHECK_EQ(gate_timeouts(&gate), 0); /* the seal was held through the checks above */
     FF_CHECK_EQ(ff_store_flush(s, &err), FF_OK);
     ff_store_stats_get(s, &st);
     FF_CHECK_EQ(st.rows, 500);
@@ -968,8 +1006,8 @@ static void test_read_during_seal(void)
 
     /* The consumer thread: it reads the second append while the first seal is held; the
      * batch it fills is then full (200 rows) and waits for the held seal (the memory bound). */
+    gate_close(&gate);
     pthread_mutex_lock(&gate.mu);
-    gate.opened = false;
     gate.calls = 0;
     pthread_mutex_unlock(&gate.mu);
     o.seal_max_rows = 200;
@@ -982,16 +1020,22 @@ static void test_read_during_seal(void)
     do {
         usleep(2000);
         ff_store_stats_get(s, &st);
-    } while (st.consumed_offset < (uint64_t)n && ff_clock_mono_ns() - t0 < 4000000000ull);
-    FF_CHECK(!gate_is_open(&gate));
-    FF_CHECK_EQ(st.consumed_offset, n);
+    } while (st.consumed_offset < 900 && ff_clock_mono_ns() - t0 < 4000000000ull);
+    FF_CHECK_EQ(st.consumed_offset, 900);
     FF_CHECK_EQ(st.resume_offset, 500);
     FF_CHECK_EQ(st.rows, 500);
-    usleep(20000);
+    /* The batch [700, 899] is full: the consumer must not read on while the seal is held, so
+     * records appended now stay unread (reading on would pass 900 within the 50 ms). */
+    log_append(log, ids_buf + 900, n - 900, 5000000);
+    usleep(50000);
+    ff_store_stats_get(s, &st);
+    FF_CHECK_EQ(st.consumed_offset, 900);
+    FF_CHECK_EQ(st.lag, (uint64_t)n - 900);
     gate_open(&gate);
+    FF_CHECK_EQ(gate_timeouts(&gate), 0); /* the seal was held through the checks above */
     FF_CHECK_EQ(ff_store_stop(s, &err), FF_OK);
     ff_store_stats_get(s, &st);
-    FF_CHECK(st.seal_wait_ns_total >= 10000000ull); /* the full batch waited for the seal */
+    FF_CHECK(st.seal_wait_ns_total > 0); /* the full batch waited for the seal */
     FF_CHECK_EQ(st.rows, n);
     FF_CHECK_EQ(st.resume_offset, n);
     collect(s);
@@ -1003,7 +1047,11 @@ static void test_read_during_seal(void)
 }
 
 /* flush waits for the seal in flight and seals the rest: when it returns, every record read
- * is in a live part and SEALED is past it (slow seals, so one is in flight at each flush). */
+ * is in a live part and SEALED is past it. Each poll of 550 hands a full batch of 400 over,
+ * and the hook holds its seal: before each such flush the test sees the batch still in flight
+ * (not sealed), and a helper thread opens the gate 20 ms later, so flush has a seal in flight
+ * to wait for. (With seals in the poll caller's thread the poll itself would sit in the held
+ * seal until the hook's timeout, and the batch would be sealed before the flush.) */
 static void test_flush_waits(void)
 {
     env e;
@@ -1013,7 +1061,6 @@ static void test_flush_waits(void)
     log_append(log, ids_buf, n, 1000000);
     seal_gate gate;
     gate_init(&gate);
-    gate.sleep_ms = 20;
     ff_store_opts o = {.seal_max_rows = 400,
                        .seal_interval_ms = 60000,
                        .dedupe_window_ms = -1,
@@ -1022,13 +1069,27 @@ static void test_flush_waits(void)
     ff_store *s = store_open(&e, log, &o);
     ff_err err;
     uint64_t read = 0, nr;
-    int flushes = 0;
+    int flushes = 0, in_flight_at_flush = 0;
     while (read < (uint64_t)n && flushes < 20) {
+        gate_close(&gate);
+        int calls0 = gate_calls(&gate);
+        ff_store_stats st;
+        ff_store_stats_get(s, &st);
+        uint64_t seals0 = st.seals;
         FF_CHECK_EQ(ff_store_poll(s, 550, &nr, &err), FF_OK);
         read += nr;
+        if (nr >= 400) { /* a full batch was handed over: its seal is held */
+            FF_CHECK(gate_wait_calls(&gate, calls0 + 1) > calls0);
+            ff_store_stats_get(s, &st);
+            FF_CHECK_EQ(st.seals, seals0); /* in flight, not sealed, as flush starts */
+            in_flight_at_flush += st.seals == seals0;
+        }
+        pthread_t opener;
+        opener_arg oa = {.gate = &gate, .delay_ms = 20};
+        FF_VERIFY(pthread_create(&opener, NULL, opener_main, &oa) == 0);
         FF_CHECK_EQ(ff_store_flush(s, &err), FF_OK);
+        FF_VERIFY(pthread_join(opener, NULL) == 0);
         flushes++;
-        ff_store_stats st;
         ff_store_stats_get(s, &st);
         FF_CHECK_EQ(st.resume_offset, read);
         FF_CHECK_EQ(st.rows, read);
@@ -1037,6 +1098,8 @@ static void test_flush_waits(void)
         FF_CHECK_EQ(g.n_rows, read);
     }
     FF_CHECK_EQ(read, n);
+    FF_CHECK_EQ(in_flight_at_flush, 5); /* 3000 = 5 x 550 + 250: five polls handed a batch over */
+    FF_CHECK_EQ(gate_timeouts(&gate), 0);
     collect(s);
     check_exactly_once(n);
     FF_CHECK_EQ(ff_store_flush(s, &err), FF_OK); /* nothing pending: a no-op */
@@ -1048,7 +1111,10 @@ static void test_flush_waits(void)
 
 /* A failed seal: batch 2's second part fails (after its first part was published) while
  * batch 3 has been read. The store is failed, SEALED stays at batch 2's start, and nothing
- * of batch 3 is ever written; the next open deletes batch 2's part and redoes both. */
+ * of batch 3 is ever written; the next open deletes batch 2's part and redoes both. The
+ * failing part is held until the test's flush waits for it, so that flush meets the failure
+ * of the seal in flight: it, and every later poll and flush, give FF_EFAILED naming the
+ * seal's cause (not the seal's own FF_EIO the first time). */
 static void test_failed_seal(void)
 {
     env e;
@@ -1061,6 +1127,7 @@ static void test_failed_seal(void)
     gate.fail_lo = 500;
     gate.fail_hi = 1000;
     gate.fail_nth = 2;
+    gate.hold_failing = true;
     ff_store_opts o = {.seal_max_rows = 500,
                        .seal_interval_ms = 60000,
                        .no_merge = true,
@@ -1074,10 +1141,21 @@ static void test_failed_seal(void)
     ff_rc rc = ff_store_poll(s, 0, &nr, &err);
     FF_CHECK_EQ(rc, FF_OK);
     FF_CHECK_EQ(nr, 1300);
-    rc = ff_store_flush(s, &err); /* waits for batch 2, which fails: batch 3 stays unwritten */
-    FF_CHECK(rc != FF_OK);
-    fprintf(stderr, "  flush after a failed seal: %s: %s\n", ff_rc_name(rc), err.msg);
+    /* Batch 1's three parts, then batch 2's first and its second (failing, held) part. */
+    FF_CHECK(gate_wait_calls(&gate, 5) >= 5);
     ff_store_stats st;
+    ff_store_stats_get(s, &st);
+    FF_CHECK(!st.failed); /* the failing seal is still in flight */
+    pthread_t opener;
+    opener_arg oa = {.gate = &gate, .delay_ms = 20};
+    FF_VERIFY(pthread_create(&opener, NULL, opener_main, &oa) == 0);
+    memset(&err, 0, sizeof err);
+    rc = ff_store_flush(s, &err); /* waits for batch 2, which fails: batch 3 stays unwritten */
+    FF_VERIFY(pthread_join(opener, NULL) == 0);
+    FF_CHECK_EQ(rc, FF_EFAILED);
+    FF_CHECK(strstr(err.msg, "test hook") != NULL); /* the seal's cause, not just "failed" */
+    fprintf(stderr, "  flush after a failed seal: %s: %s\n", ff_rc_name(rc), err.msg);
+    FF_CHECK_EQ(gate_timeouts(&gate), 0);
     ff_store_stats_get(s, &st);
     FF_CHECK(st.failed);
     FF_CHECK_EQ(st.resume_offset, 500);
@@ -1088,7 +1166,9 @@ static void test_failed_seal(void)
     FF_CHECK_EQ(parts_from(&e, 500), 1);  /* batch 2's first part, not live */
     FF_CHECK(gate.max_first < 1000);      /* batch 3 was never handed to the seal thread */
     FF_CHECK_EQ(ff_store_poll(s, 0, &nr, &err), FF_EFAILED);
+    FF_CHECK(strstr(err.msg, "test hook") != NULL);
     FF_CHECK_EQ(ff_store_flush(s, &err), FF_EFAILED);
+    FF_CHECK(strstr(err.msg, "test hook") != NULL);
     ff_store_close(s);
     /* Reopen: batch 2's published part is deleted, both batches are redone once. */
     o.test_seal_hook = NULL;
@@ -1101,6 +1181,176 @@ static void test_failed_seal(void)
     check_exactly_once(n);
     ff_store_close(s);
     check_verify(&e, (uint64_t)n);
+    gate_fini(&gate);
+    ff_evlog_close(log);
+}
+
+/* A call run on a thread of its own (flush or retain), to see whether it waits. */
+typedef struct call_arg {
+    ff_store *s;
+    bool retain; /* else flush */
+    uint32_t keep_days;
+    int64_t now_ms;
+    uint32_t n_days;
+    ff_rc rc;
+    ff_err err;
+    atomic_bool done;
+} call_arg;
+
+static void *call_main(void *p)
+{
+    call_arg *ca = p;
+    if (ca->retain)
+        ca->rc = ff_store_retain(ca->s, ca->keep_days, ca->now_ms, &ca->n_days, &ca->err);
+    else
+        ca->rc = ff_store_flush(ca->s, &ca->err);
+    atomic_store(&ca->done, true);
+    return NULL;
+}
+
+static const char *const day_dirs[3] = {"20261119", "20261120", "20261121"};
+
+/* A merge fails (its output name is taken by a folder) while a seal is held in flight: the
+ * store is failed, and flush still waits for the seal in flight before it returns FF_EFAILED,
+ * so when it returns no seal is writing (SEALED and the batch's parts are done). */
+static void test_flush_waits_after_failed_merge(void)
+{
+    env e;
+    env_new(&e);
+    ff_evlog *log = log_open(&e);
+    int n = make_ids(ids_buf, 400, 0);
+    log_append(log, ids_buf, n, 1000000);
+    seal_gate gate;
+    gate_init(&gate);
+    ff_store_opts o = {.seal_max_rows = 100,
+                       .seal_interval_ms = 60000,
+                       .no_merge = true,
+                       .dedupe_window_ms = -1,
+                       .test_seal_hook = gate_hook,
+                       .test_seal_arg = &gate};
+    ff_store *s = store_open(&e, log, &o);
+    ff_err err;
+    uint64_t nr = 0;
+    /* Three batches of 100: three L0 parts per day. Day d's rows are the offsets equal to d
+     * mod 3, so merging its three parts would write L1-<d>-<297 + d>. */
+    FF_CHECK_EQ(ff_store_poll(s, 300, &nr, &err), FF_OK);
+    FF_CHECK_EQ(nr, 300);
+    FF_CHECK_EQ(ff_store_flush(s, &err), FF_OK);
+    ff_store_close(s);
+    o.no_merge = false;
+    o.merge_fanin = 2;
+    s = store_open(&e, log, &o);
+    char block[3][800];
+    for (int d = 0; d < 3; d++) {
+        snprintf(block[d], sizeof block[d], "%s/%s/L1-%020d-%020d.part", e.storedir, day_dirs[d], d,
+                 297 + d);
+        FF_VERIFY(mkdir(block[d], 0755) == 0); /* the merge cannot publish its output */
+    }
+    gate_close(&gate);
+    int calls0 = gate_calls(&gate);
+    /* Batch [300, 399] is handed over (its seal held), then the poll's merge fails. */
+    ff_rc rc = ff_store_poll(s, 100, &nr, &err);
+    FF_CHECK(rc != FF_OK);
+    FF_CHECK_EQ(nr, 100);
+    FF_CHECK(gate_wait_calls(&gate, calls0 + 1) > calls0);
+    ff_store_stats st;
+    ff_store_stats_get(s, &st);
+    FF_CHECK(st.failed);
+    FF_CHECK_EQ(st.resume_offset, 300);
+    call_arg ca = {.s = s};
+    pthread_t t;
+    FF_VERIFY(pthread_create(&t, NULL, call_main, &ca) == 0);
+    usleep(100000);
+    FF_CHECK(!atomic_load(&ca.done)); /* flush waits for the held seal */
+    gate_open(&gate);
+    FF_VERIFY(pthread_join(t, NULL) == 0);
+    FF_CHECK_EQ(ca.rc, FF_EFAILED);
+    /* When flush returned, the seal in flight was done. */
+    ff_store_stats_get(s, &st);
+    FF_CHECK_EQ(st.resume_offset, 400);
+    FF_CHECK_EQ(st.seals, 1);
+    FF_CHECK_EQ(sealed_file(&e), 400);
+    FF_CHECK_EQ(gate_timeouts(&gate), 0);
+    ff_store_close(s);
+    for (int d = 0; d < 3; d++)
+        FF_VERIFY(rmdir(block[d]) == 0);
+    check_verify(&e, 400);
+    o.test_seal_hook = NULL;
+    s = store_open(&e, log, &o);
+    drain(s);
+    collect(s);
+    check_exactly_once(n);
+    ff_store_close(s);
+    check_verify(&e, (uint64_t)n);
+    gate_fini(&gate);
+    ff_evlog_close(log);
+}
+
+/* ff_store_retain from another thread while a seal is held in flight: it waits for the seal
+ * (which writes into the day folder being dropped) and only then drops the day, so no part is
+ * written into a removed folder and the store stays consistent. Neither retain's nor flush's
+ * waits count as the consumer's seal wait. */
+static void test_retain_during_seal(void)
+{
+    env e;
+    env_new(&e);
+    ff_evlog *log = log_open(&e);
+    int n = make_ids(ids_buf, 600, 0);
+    log_append(log, ids_buf, n, 1000000);
+    seal_gate gate;
+    gate_init(&gate);
+    gate.sleep_ms = 5; /* batch 1 is in flight at the flush below */
+    ff_store_opts o = {.seal_max_rows = 300,
+                       .seal_interval_ms = 60000,
+                       .no_merge = true,
+                       .test_seal_hook = gate_hook,
+                       .test_seal_arg = &gate};
+    ff_store *s = store_open(&e, log, &o);
+    ff_err err;
+    uint64_t nr = 0;
+    FF_CHECK_EQ(ff_store_poll(s, 300, &nr, &err), FF_OK); /* batch [0, 299]: all three days */
+    FF_CHECK_EQ(nr, 300);
+    FF_CHECK_EQ(ff_store_flush(s, &err), FF_OK);
+    gate.sleep_ms = 0;
+    gate_close(&gate);
+    int calls0 = gate_calls(&gate);
+    FF_CHECK_EQ(ff_store_poll(s, 300, &nr, &err), FF_OK); /* batch [300, 599]: held at day 0 */
+    FF_CHECK_EQ(nr, 300);
+    FF_CHECK(gate_wait_calls(&gate, calls0 + 1) > calls0);
+    call_arg ca = {.s = s, .retain = true, .keep_days = 1, .now_ms = (DAY0 + 2) * DAY_MS + 5};
+    pthread_t t;
+    FF_VERIFY(pthread_create(&t, NULL, call_main, &ca) == 0);
+    usleep(50000);
+    FF_CHECK(!atomic_load(&ca.done)); /* retain waits for the held seal */
+    ff_store_stats st;
+    ff_store_stats_get(s, &st);
+    FF_CHECK_EQ(st.resume_offset, 300);
+    FF_CHECK_EQ(st.rows, 300);
+    gate_open(&gate);
+    FF_VERIFY(pthread_join(t, NULL) == 0);
+    FF_CHECK_EQ(ca.rc, FF_OK);
+    FF_CHECK_EQ(ca.n_days, 1);
+    FF_CHECK_EQ(gate_timeouts(&gate), 0);
+    ff_store_stats_get(s, &st);
+    FF_CHECK_EQ(st.resume_offset, 600);
+    FF_CHECK_EQ(st.rows, 400);
+    FF_CHECK_EQ(st.seal_wait_ns_total, 0); /* no poll waited: flush and retain do not count */
+    collect(s);
+    FF_CHECK_EQ(g.n_rows, 400);
+    FF_CHECK_EQ(g.per_day[0], 0);
+    FF_CHECK_EQ(g.per_day[1], 200);
+    FF_CHECK_EQ(g.per_day[2], 200);
+    ff_store_close(s);
+    char dir[800];
+    snprintf(dir, sizeof dir, "%s/%s", e.storedir, day_dirs[0]);
+    FF_CHECK(access(dir, F_OK) != 0); /* the held seal did not write into the dropped day */
+    check_verify(&e, 400);
+    o.test_seal_hook = NULL;
+    s = store_open(&e, log, &o);
+    ff_store_stats_get(s, &st);
+    FF_CHECK_EQ(st.rows, 400);
+    FF_CHECK_EQ(st.resume_offset, 600);
+    ff_store_close(s);
     gate_fini(&gate);
     ff_evlog_close(log);
 }
@@ -1233,6 +1483,8 @@ int main(void)
     FF_RUN(test_read_during_seal);
     FF_RUN(test_flush_waits);
     FF_RUN(test_failed_seal);
+    FF_RUN(test_flush_waits_after_failed_merge);
+    FF_RUN(test_retain_during_seal);
     FF_RUN(test_kill9);
     if (!ff_test_failures) {
         char cmd[400];
