@@ -955,6 +955,18 @@ static size_t parts_from(const env *e, uint64_t from)
     return n;
 }
 
+/* The set-up of the seal-thread tests: a fresh folder, a log of the first `append` of `count`
+ * new records (ids_buf holds all of them), a gate that lets seals through. Returns count. */
+static int seal_setup(env *e, ff_evlog **log, seal_gate *gate, int count, int append)
+{
+    env_new(e);
+    *log = log_open(e);
+    int n = make_ids(ids_buf, count, 0);
+    log_append(*log, ids_buf, append, 1000000);
+    gate_init(gate);
+    return n;
+}
+
 /* The consumer reads on while a seal is in flight: the first batch's seal is held on the seal
  * thread, and the records appended meanwhile are read (poll returns them, the backlog is 0)
  * while nothing is live and SEALED has not moved. With seals in the consumer's thread, the
@@ -963,12 +975,9 @@ static size_t parts_from(const env *e, uint64_t from)
 static void test_read_during_seal(void)
 {
     env e;
-    env_new(&e);
-    ff_evlog *log = log_open(&e);
-    int n = make_ids(ids_buf, 1000, 0);
-    log_append(log, ids_buf, 300, 1000000);
+    ff_evlog *log;
     seal_gate gate;
-    gate_init(&gate);
+    int n = seal_setup(&e, &log, &gate, 1000, 300);
     gate.hold = true;
     ff_store_opts o = {.seal_max_rows = 300,
                        .seal_interval_ms = 60000,
@@ -1055,12 +1064,9 @@ static void test_read_during_seal(void)
 static void test_flush_waits(void)
 {
     env e;
-    env_new(&e);
-    ff_evlog *log = log_open(&e);
-    int n = make_ids(ids_buf, 3000, 0);
-    log_append(log, ids_buf, n, 1000000);
+    ff_evlog *log;
     seal_gate gate;
-    gate_init(&gate);
+    int n = seal_setup(&e, &log, &gate, 3000, 3000);
     ff_store_opts o = {.seal_max_rows = 400,
                        .seal_interval_ms = 60000,
                        .dedupe_window_ms = -1,
@@ -1118,12 +1124,9 @@ static void test_flush_waits(void)
 static void test_failed_seal(void)
 {
     env e;
-    env_new(&e);
-    ff_evlog *log = log_open(&e);
-    int n = make_ids(ids_buf, 1300, 0);
-    log_append(log, ids_buf, n, 1000000);
+    ff_evlog *log;
     seal_gate gate;
-    gate_init(&gate);
+    int n = seal_setup(&e, &log, &gate, 1300, 1300);
     gate.fail_lo = 500;
     gate.fail_hi = 1000;
     gate.fail_nth = 2;
@@ -1216,12 +1219,9 @@ static const char *const day_dirs[3] = {"20261119", "20261120", "20261121"};
 static void test_flush_waits_after_failed_merge(void)
 {
     env e;
-    env_new(&e);
-    ff_evlog *log = log_open(&e);
-    int n = make_ids(ids_buf, 400, 0);
-    log_append(log, ids_buf, n, 1000000);
+    ff_evlog *log;
     seal_gate gate;
-    gate_init(&gate);
+    int n = seal_setup(&e, &log, &gate, 400, 400);
     ff_store_opts o = {.seal_max_rows = 100,
                        .seal_interval_ms = 60000,
                        .no_merge = true,
@@ -1293,12 +1293,9 @@ static void test_flush_waits_after_failed_merge(void)
 static void test_retain_during_seal(void)
 {
     env e;
-    env_new(&e);
-    ff_evlog *log = log_open(&e);
-    int n = make_ids(ids_buf, 600, 0);
-    log_append(log, ids_buf, n, 1000000);
+    ff_evlog *log;
     seal_gate gate;
-    gate_init(&gate);
+    seal_setup(&e, &log, &gate, 600, 600);
     gate.sleep_ms = 5; /* batch 1 is in flight at the flush below */
     ff_store_opts o = {.seal_max_rows = 300,
                        .seal_interval_ms = 60000,
