@@ -206,6 +206,7 @@ typedef struct q {
     uint64_t rows_read, bytes_read, blocks_read, blocks_pruned;
     ff_buf sbuf; /* scratch for serialised keys */
     ff_buf kbuf; /* scratch of set_key (called while sbuf is being filled) */
+    ff_buf gbuf; /* a batch's serialised GROUP BY keys (group_rows) */
     /* Parallel scans (scan_parallel). A worker is a copy of the query's q with its own arenas,
      * buffers, part context and error; these fields tie the workers of one scan together. */
     uint32_t threads;      /* workers an aggregation scan may use (>= 1) */
@@ -213,10 +214,15 @@ typedef struct q {
     uint32_t worker;       /* this worker's index (0 = the calling thread) */
     uint32_t n_workers;    /* > 0 while a parallel scan runs */
     uint32_t threads_used; /* the most workers one scan of the query used */
-    atomic_int *stop;      /* set by a failing worker: the others stop at their next block */
-    atomic_size_t *mem;    /* bytes held by each worker (n_workers slots) */
-    bool stopped;          /* this worker stopped because another one failed */
-    size_t held_bytes;     /* bytes of finished workers' arenas (still referenced) */
+    /* Hash-split scans of a subquery's rows (scan_rowset): every worker reads all the rows and
+     * aggregates those whose key hash falls in its share (part_k of part_n; part_n 0 = all);
+     * src_base is the index of the batch's first row (for the groups' first rows). */
+    uint32_t part_n, part_k;
+    uint64_t src_base;
+    atomic_int *stop;   /* set by a failing worker: the others stop at their next block */
+    atomic_size_t *mem; /* bytes held by each worker (n_workers slots) */
+    bool stopped;       /* this worker stopped because another one failed */
+    size_t held_bytes;  /* bytes of finished workers' arenas (still referenced) */
     /* vectors of subexpressions computed in the current block (vec_arg): toDate(ts) under
      * eight retention conditions is computed once */
     const struct ex *vm_e[8];
@@ -4078,6 +4084,8 @@ typedef struct gtab {
     uint32_t n, cap;
     uint32_t *slots;
     uint32_t n_slots;
+    uint64_t *first; /* hash-split scans: each group's first source row (merge_by_first) */
+    uint32_t first_cap;
 } gtab;
 
 static uint64_t mix64(uint64_t x)
@@ -4152,6 +4160,32 @@ static group *group_at(q *Q, const plan *P, gtab *G, uint64_t h, const char *key
     return g;
 }
 
+/* The index of the group with this serialised key, or UINT32_MAX. */
+static uint32_t group_probe(const gtab *G, uint64_t h, const char *key, uint32_t klen)
+{
+    if (!G->n_slots)
+        return UINT32_MAX;
+    uint32_t j = (uint32_t)h & (G->n_slots - 1);
+    for (;;) {
+        uint32_t i = G->slots[j];
+        if (i == UINT32_MAX)
+            return UINT32_MAX;
+        const group *g = &G->g[i];
+        if (g->hash == h && g->klen == klen && memcmp(g->key, key, klen) == 0)
+            return i;
+        j = (j + 1) & (G->n_slots - 1);
+    }
+}
+
+/* The first slot's group of hash h, or NULL (for prefetching only). */
+static const group *group_first(const gtab *G, uint64_t h)
+{
+    if (!G->n_slots)
+        return NULL;
+    uint32_t i = G->slots[(uint32_t)h & (G->n_slots - 1)];
+    return i == UINT32_MAX ? NULL : &G->g[i];
+}
+
 static uint64_t int_key_hash(int64_t x)
 {
     return mix64((uint64_t)x);
@@ -4181,6 +4215,99 @@ static group *group_find(q *Q, const plan *P, gtab *G, const rctx *rc, group *pr
         return prev;
     uint64_t h = XXH3_64bits(Q->sbuf.data, Q->sbuf.len);
     return group_at(Q, P, G, h, Q->sbuf.data, (uint32_t)Q->sbuf.len, kv, NULL);
+}
+
+/* Prefetch distance of group_rows, in rows: the slot is fetched 2 * GROUP_PF rows ahead, the
+ * group it names GROUP_PF rows ahead and that group's key GROUP_PF / 2 rows ahead. */
+#define GROUP_PF 8
+
+/* The groups of the selected rows (gi[s] = index in G) for serialised keys, in two passes: the
+ * key bytes and hash of every row first, then the lookups with the next rows' slot, group and
+ * key prefetched. A table of 100k+ groups is far larger than the caches; looked up one row at
+ * a time, each lookup waits for three memory reads in turn (slot, group, key), which was most
+ * of the time of GROUP BY person over a subquery's (person, day) rows. Here those waits of
+ * different rows overlap. A row whose key equals the previous row's takes its group. */
+static bool group_rows(q *Q, const plan *P, gtab *G, rctx *rc, uint32_t *sel, uint32_t *n_sel_io,
+                       const ff_sql_value *src_rows, uint32_t src_cols, uint32_t *gi)
+{
+    uint32_t n_sel = *n_sel_io;
+    uint32_t *off = qalloc(Q, Q->tmp, sizeof *off * ((size_t)n_sel + 1));
+    uint64_t *hs = qalloc(Q, Q->tmp, sizeof *hs * (n_sel ? n_sel : 1));
+    if (!off || !hs)
+        return false;
+    ff_buf *kb = &Q->gbuf;
+    ff_buf_reset(kb);
+    for (uint32_t s = 0; s < n_sel; s++) {
+        rc->row = sel[s];
+        if (src_rows)
+            rc->src = src_rows + (size_t)sel[s] * src_cols;
+        off[s] = (uint32_t)kb->len;
+        for (uint32_t i = 0; i < P->n_keys; i++) {
+            ff_sql_value v = ev(Q, P->keys[i], rc);
+            ser(kb, &v);
+        }
+        if (kb->len == off[s])
+            ff_buf_addc(kb, 0);
+        if (Q->rc != FF_OK || kb->len > UINT32_MAX)
+            return false;
+        hs[s] = XXH3_64bits(kb->data + off[s], kb->len - off[s]);
+    }
+    off[n_sel] = (uint32_t)kb->len;
+    if (Q->part_n) { /* a hash-split scan: keep this worker's share of the rows */
+        uint32_t m = 0;
+        for (uint32_t s = 0; s < n_sel; s++) {
+            if ((uint32_t)(hs[s] >> 40) % Q->part_n != Q->part_k)
+                continue;
+            uint32_t len = off[s + 1] - off[s];
+            memmove(kb->data + off[m], kb->data + off[s], len);
+            off[m + 1] = off[m] + len;
+            hs[m] = hs[s];
+            sel[m++] = sel[s];
+        }
+        *n_sel_io = n_sel = m;
+    }
+    for (uint32_t s = 0; s < n_sel; s++) {
+        if (s + 2 * GROUP_PF < n_sel && G->n_slots)
+            __builtin_prefetch(&G->slots[(uint32_t)hs[s + 2 * GROUP_PF] & (G->n_slots - 1)]);
+        const group *pg;
+        if (s + GROUP_PF < n_sel && (pg = group_first(G, hs[s + GROUP_PF])))
+            __builtin_prefetch(pg);
+        if (s + GROUP_PF / 2 < n_sel && (pg = group_first(G, hs[s + GROUP_PF / 2])))
+            __builtin_prefetch(pg->key);
+        const char *key = kb->data + off[s];
+        uint32_t klen = off[s + 1] - off[s];
+        if (s && hs[s] == hs[s - 1] && klen == off[s] - off[s - 1] &&
+            memcmp(key, kb->data + off[s - 1], klen) == 0) {
+            gi[s] = gi[s - 1];
+            continue;
+        }
+        uint32_t i = group_probe(G, hs[s], key, klen);
+        if (i == UINT32_MAX) { /* a new group: its key values */
+            ff_sql_value kv[64];
+            rc->row = sel[s];
+            if (src_rows)
+                rc->src = src_rows + (size_t)sel[s] * src_cols;
+            for (uint32_t k = 0; k < P->n_keys; k++)
+                kv[k] = ev(Q, P->keys[k], rc);
+            group *g = group_at(Q, P, G, hs[s], key, klen, kv, NULL);
+            if (!g)
+                return false;
+            i = (uint32_t)(g - G->g);
+            if (Q->part_n) {
+                if (i >= G->first_cap) {
+                    uint32_t nc = G->first_cap ? G->first_cap * 2 : 1024;
+                    G->first =
+                        grow(Q, G->first, sizeof *G->first * G->first_cap, sizeof *G->first * nc);
+                    if (!G->first)
+                        return false;
+                    G->first_cap = nc;
+                }
+                G->first[i] = Q->src_base + sel[s];
+            }
+        }
+        gi[s] = i;
+    }
+    return Q->rc == FF_OK;
 }
 
 static ff_sql_value *rowset_add(q *Q, rowset *R)
@@ -4458,7 +4585,11 @@ static bool batch(q *Q, plan *P, gtab *G, rowset *R, rctx *rc, uint32_t n, uint3
         prev_row = row;
         gi[s] = (uint32_t)(prev - G->g);
     }
-    for (uint32_t s = 0; P->n_keys && !seg && s < n_sel && Q->rc == FF_OK; s++) {
+    /* serialised keys without a shortcut: all the batch's lookups at once */
+    bool batched = gi && !seg && !gcache && !kvec && !run && !P->key_int;
+    if (batched && !group_rows(Q, P, G, rc, sel, &n_sel, src_rows, src_cols, gi))
+        return false;
+    for (uint32_t s = 0; P->n_keys && !seg && !batched && s < n_sel && Q->rc == FF_OK; s++) {
         rc->row = sel[s];
         if (src_rows)
             rc->src = src_rows + (size_t)sel[s] * src_cols;
@@ -4935,8 +5066,10 @@ static void *worker_main(void *arg)
 /* Split the blocks into n_workers contiguous ranges of about equal rows; the calling thread
  * scans the first into G, worker threads the others into their own tables; then the others are
  * merged into G in range order. */
+static void merge_by_first(q *Q, gtab *G, worker *w, uint32_t nw);
+
 static void scan_parallel(q *Q, plan *P, gtab *G, uint32_t *sel, const blkref *list, size_t n,
-                          uint64_t rows, uint32_t nw)
+                          uint64_t rows, uint32_t nw, bool by_hash)
 {
     worker *w = qalloc(Q, Q->a, sizeof *w * nw);
     atomic_size_t *mem = qalloc(Q, Q->a, sizeof *mem * nw);
@@ -4965,12 +5098,17 @@ static void scan_parallel(q *Q, plan *P, gtab *G, uint32_t *sel, const blkref *l
         cut[c] = (size_t)(n * c / nw);
     while (c < nw)
         cut[c++] = n;
+    if (by_hash) /* every worker reads all the rows and keeps its share of the keys */
+        for (c = 0; c <= nw; c++)
+            cut[c] = c ? n : 0;
     if (Q->threads_used < nw)
         Q->threads_used = nw;
     Q->stop = &stop;
     Q->mem = mem;
     Q->n_workers = nw;
     Q->worker = 0;
+    Q->part_n = by_hash ? nw : 0;
+    Q->part_k = 0;
     size_t main_used = Q->a->used_bytes;
     for (uint32_t k = 1; k < nw && Q->rc == FF_OK; k++) {
         worker *x = &w[k];
@@ -4990,10 +5128,12 @@ static void scan_parallel(q *Q, plan *P, gtab *G, uint32_t *sel, const blkref *l
         x->W.err = &x->err;
         x->W.rc = FF_OK;
         x->W.worker = k;
+        x->W.part_k = k;
         x->W.rows_read = x->W.bytes_read = x->W.blocks_read = x->W.blocks_pruned = 0;
         x->W.held = NULL;
         ff_buf_init(&x->W.sbuf, (size_t)1 << 40);
         ff_buf_init(&x->W.kbuf, (size_t)1 << 40);
+        ff_buf_init(&x->W.gbuf, (size_t)1 << 40);
         x->W.pctx = NULL;
         ff_err perr;
         memset(&perr, 0, sizeof perr);
@@ -5001,8 +5141,8 @@ static void scan_parallel(q *Q, plan *P, gtab *G, uint32_t *sel, const blkref *l
             fail(&x->W, FF_ENOMEM, "no_memory", 0, "out of memory");
         x->P = P;
         x->list = list;
-        x->from = cut[k];
-        x->to = cut[k + 1];
+        x->from = by_hash ? 0 : cut[k];
+        x->to = by_hash ? n : cut[k + 1];
         if (x->W.rc == FF_OK)
             x->started = pthread_create(&x->th, NULL, worker_main, x) == 0;
     }
@@ -5023,6 +5163,7 @@ static void scan_parallel(q *Q, plan *P, gtab *G, uint32_t *sel, const blkref *l
     Q->stop = NULL;
     Q->mem = NULL;
     Q->n_workers = 0;
+    Q->part_n = 0;
     /* statistics; the first real error (in block order) wins */
     ff_rc first = Q->stopped ? FF_OK : Q->rc;
     for (uint32_t k = 1; k < nw; k++) {
@@ -5043,7 +5184,9 @@ static void scan_parallel(q *Q, plan *P, gtab *G, uint32_t *sel, const blkref *l
     } else if (Q->rc == FF_OK) {
         Q->rc = first;
     }
-    for (uint32_t k = 1; k < nw && Q->rc == FF_OK; k++)
+    if (by_hash && Q->rc == FF_OK)
+        merge_by_first(Q, G, w, nw);
+    for (uint32_t k = 1; k < nw && Q->rc == FF_OK && !by_hash; k++)
         if (w[k].h)
             merge_groups(Q, P, G, &w[k].G);
     for (uint32_t k = 1; k < nw; k++) {
@@ -5054,6 +5197,7 @@ static void scan_parallel(q *Q, plan *P, gtab *G, uint32_t *sel, const blkref *l
         ff_part_ctx_free(x->W.pctx);
         ff_buf_fini(&x->W.sbuf);
         ff_buf_fini(&x->W.kbuf);
+        ff_buf_fini(&x->W.gbuf);
         ff_arena_fini(&x->tmp);
     }
     Q->a->cap_bytes = Q->held_bytes < Q->cap ? Q->cap - Q->held_bytes : 1;
@@ -5129,7 +5273,7 @@ static void scan_table(q *Q, plan *P, gtab *G, rowset *R, uint32_t *sel)
     if (nw > k)
         nw = (uint32_t)k;
     if (P->agg && nw >= 2 && Q->n_workers == 0 && rows >= Q->par_min_rows && aggs_mergeable(P)) {
-        scan_parallel(Q, P, G, sel, list, k, rows, nw);
+        scan_parallel(Q, P, G, sel, list, k, rows, nw, false);
         return;
     }
     scan_range(Q, P, G, R, sel, list, 0, k);
@@ -5177,11 +5321,96 @@ static void scan_src_range(q *Q, plan *P, gtab *G, rowset *R, uint32_t *sel, uin
             return;
         ff_arena_reset(Q->tmp);
         uint32_t n = (uint32_t)(to - r0 < FF_PART_BLOCK_ROWS ? to - r0 : FF_PART_BLOCK_ROWS);
-        Q->rows_read += n;
+        if (!Q->part_n || !Q->part_k) /* hash-split: every worker reads every row; count once */
+            Q->rows_read += n;
+        Q->src_base = r0;
         rctx rc = {NULL, 0, NULL, NULL, NULL, false, 0};
         if (!batch(Q, P, G, R, &rc, n, sel, S->rows + r0 * S->n_cols, S->n_cols))
             return;
     }
+}
+
+/* Whether a subquery's rows have many distinct GROUP BY keys (serialised keys only): then each
+ * worker of a parallel scan takes a share of the keys (every group in one worker, no merge,
+ * each table a fraction of the size) rather than a range of rows (each worker meeting most
+ * keys, then a merge that looks each one up again). Judged on the first rows: at least a
+ * quarter distinct. Few keys stay on row ranges: a share of few keys can be most of the rows. */
+static bool many_keys(q *Q, const plan *P)
+{
+    const rowset *S = P->src;
+    if (!P->n_keys || P->key_int)
+        return false;
+    enum { SAMPLE = 4096, SLOTS = 8192 };
+    uint32_t n = S->n_rows < SAMPLE ? (uint32_t)S->n_rows : SAMPLE, distinct = 0;
+    uint64_t *set = qalloc(Q, Q->tmp, sizeof *set * SLOTS);
+    if (!set)
+        return false;
+    memset(set, 0, sizeof *set * SLOTS);
+    rctx rc = {NULL, 0, NULL, NULL, NULL, false, 0};
+    for (uint32_t r = 0; r < n && Q->rc == FF_OK; r++) {
+        rc.row = r;
+        rc.src = S->rows + (size_t)r * S->n_cols;
+        ff_buf_reset(&Q->sbuf);
+        for (uint32_t i = 0; i < P->n_keys; i++) {
+            ff_sql_value v = ev(Q, P->keys[i], &rc);
+            ser(&Q->sbuf, &v);
+        }
+        uint64_t h = XXH3_64bits(Q->sbuf.data, Q->sbuf.len) | 1; /* 0 marks a free slot */
+        uint32_t j = (uint32_t)h & (SLOTS - 1);
+        while (set[j] && set[j] != h)
+            j = (j + 1) & (SLOTS - 1);
+        distinct += !set[j];
+        set[j] = h;
+    }
+    ff_arena_reset(Q->tmp);
+    return Q->rc == FF_OK && (uint64_t)distinct * 4 >= n;
+}
+
+/* After a hash-split scan: the workers' groups (each table in the order its groups first
+ * appeared) merged into G by first source row, which is the order a single thread creates
+ * them in; then G's slots rebuilt for the merged array. */
+static void merge_by_first(q *Q, gtab *G, worker *w, uint32_t nw)
+{
+    uint64_t total = G->n;
+    for (uint32_t k = 1; k < nw; k++)
+        total += w[k].G.n;
+    if (total > UINT32_MAX / 2) {
+        fail(Q, FF_ELIMIT, "memory_limit", 0, "too many groups");
+        return;
+    }
+    uint32_t ns = 64;
+    while (ns < 2 * total + 2)
+        ns *= 2;
+    group *out = qalloc(Q, Q->a, sizeof *out * (total ? total : 1));
+    uint32_t *slots = qalloc(Q, Q->a, sizeof *slots * ns);
+    uint32_t *at = qalloc(Q, Q->a, sizeof *at * nw);
+    if (!out || !slots || !at)
+        return;
+    memset(at, 0, sizeof *at * nw);
+    memset(slots, 0xff, sizeof *slots * ns);
+    for (uint32_t i = 0; i < total; i++) {
+        uint32_t best = UINT32_MAX;
+        uint64_t best_row = UINT64_MAX;
+        for (uint32_t k = 0; k < nw; k++) {
+            const gtab *T = k ? &w[k].G : G;
+            if (at[k] < T->n && T->first[at[k]] < best_row) {
+                best_row = T->first[at[k]];
+                best = k;
+            }
+        }
+        const gtab *T = best ? &w[best].G : G;
+        out[i] = T->g[at[best]++];
+        uint32_t j = (uint32_t)out[i].hash & (ns - 1);
+        while (slots[j] != UINT32_MAX)
+            j = (j + 1) & (ns - 1);
+        slots[j] = i;
+    }
+    G->g = out;
+    G->n = G->cap = (uint32_t)total;
+    G->slots = slots;
+    G->n_slots = ns;
+    G->first = NULL;
+    G->first_cap = 0;
 }
 
 static void scan_rowset(q *Q, plan *P, gtab *G, rowset *R, uint32_t *sel)
@@ -5195,7 +5424,7 @@ static void scan_rowset(q *Q, plan *P, gtab *G, rowset *R, uint32_t *sel)
     uint32_t nw = Q->threads;
     if (P->agg && nw >= 2 && Q->n_workers == 0 && S->n_rows >= Q->par_min_rows &&
         aggs_mergeable(P)) {
-        scan_parallel(Q, P, G, sel, NULL, (size_t)S->n_rows, S->n_rows, nw);
+        scan_parallel(Q, P, G, sel, NULL, (size_t)S->n_rows, S->n_rows, nw, many_keys(Q, P));
         return;
     }
     scan_src_range(Q, P, G, R, sel, 0, S->n_rows);
@@ -5533,6 +5762,7 @@ ff_rc ff_sql_query(const char *sql, size_t len, const ff_table_snapshot *snap,
     Q.par_min_rows = o.par_min_rows ? o.par_min_rows : 100000;
     ff_buf_init(&Q.sbuf, (size_t)1 << 40);
     ff_buf_init(&Q.kbuf, (size_t)1 << 40);
+    ff_buf_init(&Q.gbuf, (size_t)1 << 40);
     ff_sql_stmt *st = NULL;
     ff_sql_result *res = NULL;
     ff_rc rc = ff_sql_parse(sql, len, &qa, &st, err);
@@ -5599,6 +5829,7 @@ ff_rc ff_sql_query(const char *sql, size_t len, const ff_table_snapshot *snap,
     ff_part_ctx_free(Q.pctx);
     ff_buf_fini(&Q.sbuf);
     ff_buf_fini(&Q.kbuf);
+    ff_buf_fini(&Q.gbuf);
     for (held *h = Q.held; h; h = h->next)
         ff_arena_fini(&h->a); /* the held nodes themselves live in qa */
     ff_arena_fini(&tmp);

@@ -1116,6 +1116,14 @@ static const char *tp_queries[] = {
     "count() > 1",
     "SELECT count(), sum(n), max(u), groupArray(u) FROM (SELECT user_id AS u, count() AS n FROM "
     "events GROUP BY u HAVING n > 40)",
+    /* subqueries whose keys are mostly distinct: the workers split the keys by hash and the
+     * groups are put back in first-row order (merge_by_first) */
+    "SELECT concat(u, toString(m)) AS k, sum(n), groupArray(e), min(m) FROM (SELECT user_id AS "
+    "u, toStartOfMinute(ts) AS m, count() AS n, any(event) AS e FROM events GROUP BY u, m) "
+    "GROUP BY k",
+    "SELECT u, toStartOfHour(m) AS hr, count(), groupArray(n), argMax(e, m) FROM (SELECT "
+    "user_id AS u, toStartOfMinute(ts) AS m, count() AS n, anyLast(event) AS e FROM events "
+    "GROUP BY u, m) GROUP BY u, hr HAVING count() > 1",
 };
 
 /* Every aggregate's merge: threads = 2 and 3 give what one thread gives, byte for byte, with
