@@ -314,6 +314,76 @@ static void test_time_zones(void)
                      "ERR: the time zone argument of toDate must be a constant string", 60) == 0);
 }
 
+/* INTERVAL arithmetic on a zoned DateTime/DateTime64 moves the LOCAL date and keeps the local
+ * wall time (ClickHouse's rule); SECOND/MINUTE/HOUR add exact seconds. Values by hand: Berlin
+ * is UTC+1 (CET) and UTC+2 (CEST) from 2026-03-29 01:00 UTC (local 02:00 -> 03:00) to
+ * 2026-10-25 01:00 UTC (local 03:00 -> 02:00); 2026-03-29 00:00 UTC is 1774742400 and
+ * 2026-10-25 00:00 UTC 1792886400. New York is UTC-4 (EDT) until 2024-11-03 06:00 UTC, then
+ * UTC-5; 2024-12-01 00:00 UTC is 1733011200. Adding in UTC instead gives different values in
+ * every zoned row below (an hour off across a change, a day off at New York's month end). */
+static void test_time_zone_intervals(void)
+{
+    /* spring forward: the local day is 23 h long; 12:00 stays 12:00 */
+    Q("SELECT toDateTime('2026-03-28 12:00:00', 'Europe/Berlin') AS t, t + INTERVAL 1 DAY AS a, "
+      "toUnixTimestamp(a) - toUnixTimestamp(t), t - INTERVAL 6 DAY AS w, "
+      "toUnixTimestamp(w + INTERVAL 1 WEEK) - toUnixTimestamp(w)",
+      "\"2026-03-28 12:00:00\",\"2026-03-29 12:00:00\",82800,\"2026-03-22 12:00:00\",601200\n");
+    /* a wall time the change skips moves back by the gap: 02:30 -> 01:30 CET = 00:30 UTC, for
+     * every unit and both directions */
+    Q("SELECT toDateTime('2026-03-28 02:30:00', 'Europe/Berlin') + INTERVAL 1 DAY AS a, "
+      "toUnixTimestamp(a), toDateTime('2026-03-30 02:30:00', 'Europe/Berlin') - INTERVAL 1 DAY, "
+      "toDateTime('2026-01-29 02:30:00', 'Europe/Berlin') + INTERVAL 2 MONTH, "
+      "toDateTime('2025-03-29 02:30:00', 'Europe/Berlin') + INTERVAL 1 YEAR",
+      "\"2026-03-29 01:30:00\",1774744200,\"2026-03-29 01:30:00\",\"2026-03-29 01:30:00\","
+      "\"2026-03-29 01:30:00\"\n");
+    /* hours, minutes and seconds are exact: 01:30 CET + 1 h is 03:30 CEST */
+    Q("SELECT toDateTime('2026-03-29 01:30:00', 'Europe/Berlin') AS t, t + INTERVAL 1 HOUR, "
+      "t + INTERVAL 90 MINUTE, t + INTERVAL 3600 SECOND",
+      "\"2026-03-29 01:30:00\",\"2026-03-29 03:30:00\",\"2026-03-29 04:00:00\","
+      "\"2026-03-29 03:30:00\"\n");
+    /* fall back: the local day is 25 h long; a repeated wall time is its first (CEST)
+     * occurrence, 00:30 UTC */
+    Q("SELECT toDateTime('2026-10-24 12:00:00', 'Europe/Berlin') AS t, t + INTERVAL 1 DAY AS a, "
+      "toUnixTimestamp(a) - toUnixTimestamp(t), toDateTime('2026-10-24 02:30:00', "
+      "'Europe/Berlin') + INTERVAL 1 DAY AS b, toUnixTimestamp(b)",
+      "\"2026-10-24 12:00:00\",\"2026-10-25 12:00:00\",90000,\"2026-10-25 02:30:00\","
+      "1792888200\n");
+    /* from the second 02:30 (CET, 01:30 UTC): the wall time 02:30 is kept both ways */
+    Q("SELECT toDateTime(1792891800, 'Europe/Berlin') AS t, toUnixTimestamp(t + INTERVAL 1 DAY), "
+      "t - INTERVAL 1 DAY AS m, toUnixTimestamp(m)",
+      "\"2026-10-25 02:30:00\",1792978200,\"2026-10-24 02:30:00\",1792801800\n");
+    /* a month and a quarter onto the change day: 12:00 CET on the 25th is 11:00 UTC */
+    Q("SELECT toDateTime('2026-09-25 12:00:00', 'Europe/Berlin') + INTERVAL 1 MONTH AS a, "
+      "toUnixTimestamp(a), toDateTime('2026-07-25 12:00:00', 'Europe/Berlin') + INTERVAL 1 "
+      "QUARTER AS q, toUnixTimestamp(q)",
+      "\"2026-10-25 12:00:00\",1792926000,\"2026-10-25 12:00:00\",1792926000\n");
+    /* New York month ends clamp in local days: 10-31 23:30 EDT + 1 month is 11-30 23:30 EST
+     * (12-01 04:30 UTC); 01-30 20:00 EST is 01-31 in UTC, yet + 1 month is 02-29 locally */
+    Q("SELECT toDateTime('2024-10-31 23:30:00', 'America/New_York') + INTERVAL 1 MONTH AS a, "
+      "toUnixTimestamp(a), toDateTime('2024-01-30 20:00:00', 'America/New_York') + INTERVAL 1 "
+      "MONTH, toDateTime('2024-01-31 10:00:00', 'America/New_York') + INTERVAL 1 MONTH",
+      "\"2024-11-30 23:30:00\",1733027400,\"2024-02-29 20:00:00\",\"2024-02-29 10:00:00\"\n");
+    /* row by row from a column: id-0 is 2024-02-29 19:00 EST, 10 days on is 19:00 EDT (23:00
+     * UTC, 1710111600); a zoned DateTime64 keeps its milliseconds; INTERVAL + t as t + INTERVAL */
+    Q("SELECT toDateTime(ts, 'America/New_York') + INTERVAL 10 DAY AS a, toUnixTimestamp(a), "
+      "INTERVAL 10 DAY + toDateTime(ts, 'America/New_York'), toStartOfHour(ts, 'Europe/Berlin') + "
+      "INTERVAL 1 MONTH, fromUnixTimestamp64Milli(1774695600123, 'Europe/Berlin') + INTERVAL 1 DAY "
+      "FROM events WHERE event_id = 'id-0'",
+      "\"2024-03-10 19:00:00\",1710111600,\"2024-03-10 19:00:00\",\"2024-04-01 01:00:00.000\","
+      "\"2026-03-29 12:00:00.123\"\n");
+    /* Dates have no zone: whole days, as before (and HOUR makes a UTC DateTime) */
+    Q("SELECT toDate('2026-03-28') + INTERVAL 1 DAY, toDate(toDateTime('2026-03-28 23:30:00'), "
+      "'Europe/Berlin') + INTERVAL 1 MONTH, toDate('2026-03-28') + INTERVAL 25 HOUR, "
+      "toDate('2024-01-31') + INTERVAL 1 MONTH",
+      "\"2026-03-29\",\"2026-04-29\",\"2026-03-29 01:00:00\",\"2024-02-29\"\n");
+    /* no zone, or 'UTC': UTC days, as before */
+    Q("SELECT toDateTime('2026-03-28 02:30:00') + INTERVAL 1 DAY AS a, toUnixTimestamp(a) - "
+      "toUnixTimestamp(toDateTime('2026-03-28 02:30:00')), toDateTime('2026-10-24 12:00:00', "
+      "'UTC') + INTERVAL 1 DAY AS b, toUnixTimestamp(b) - toUnixTimestamp(toDateTime('2026-10-24 "
+      "12:00:00', 'UTC')), ts + INTERVAL 1 MONTH FROM events WHERE event_id = 'id-0'",
+      "\"2026-03-29 02:30:00\",86400,\"2026-10-25 12:00:00\",86400,\"2024-04-01 00:00:00.000\"\n");
+}
+
 static void test_aggregates(void)
 {
     Q("SELECT count(), count(price), count(quantity), count(*) FROM events", "8,3,3,8\n");
@@ -1699,6 +1769,7 @@ int main(void)
     FF_RUN(test_filters);
     FF_RUN(test_time_json);
     FF_RUN(test_time_zones);
+    FF_RUN(test_time_zone_intervals);
     FF_RUN(test_aggregates);
     FF_RUN(test_more_functions);
     FF_RUN(test_subquery_funnel_retention);
