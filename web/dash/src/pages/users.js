@@ -69,8 +69,9 @@ export default function users(root, ctx) {
 
   (async () => {
     try {
-      // sessions by session id when events carry one; else one row per person and hour
-      const has = await query(`SELECT countIf(session_id != '') AS n FROM events WHERE ${between(ctx.range.from, ctx.range.to)}`, { signal });
+      // sessions by session id when events carry one (not counting the stream's derived
+      // events, which carry the session id it assigned); else one row per person and hour
+      const has = await query(`SELECT countIf(session_id != '') AS n FROM events WHERE ${between(ctx.range.from, ctx.range.to)} AND ${NOT_DERIVED}`, { signal });
       const bySid = num(has.data[0].n) > 0;
       const key = bySid ? 'session_id' : `concat(${UID}, '@', toString(toStartOfHour(ts)))`;
       // The latest 50 sessions are among the latest hours: group the last 2 hours of the range
