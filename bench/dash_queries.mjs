@@ -3,7 +3,7 @@
 // "Dashboard queries").
 //
 //   cp -r /var/tmp/bq3 /var/tmp/dash-bq3          # the server writes to its data folder
-//   FOOTFALL_BIN=build/footfall node bench/dash_queries.mjs --data /var/tmp/dash-bq3 [--runs 3]
+//   FOOTFALL_BIN=build/footfall node bench/dash_queries.mjs --data /var/tmp/dash-bq3 [--runs 3] [--tz ZONE]
 //
 // 1. Starts `footfall serve` on DATA (a read key is created there) and waits until its stream
 //    processor has caught up with the log (it replays the log on a fresh data folder).
@@ -74,7 +74,9 @@ try {
   const person = (await q(`SELECT if(anonymous_id != '', anonymous_id, user_id) AS p, count() AS n FROM events WHERE ts >= fromUnixTimestamp64Milli(${now - 7 * 86400000}) GROUP BY p ORDER BY n DESC LIMIT 1`)).data[0].p;
 
   // ---- record what the pages send ----
-  const br = await launchBrowser();
+  // the pages count days in the browser's zone: UTC here, so the SQL is the same on any machine
+  // (and the engine's UTC day partitions apply); --tz ZONE times a zoned view instead
+  const br = await launchBrowser({ timezoneId: arg('--tz', 'UTC') });
   const seen = new Map(); // shape -> {page, sql}
   const shape = (sql) => sql.replace(/\d{9,}/g, 'N');
   let pageName = '';

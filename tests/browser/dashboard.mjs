@@ -169,7 +169,9 @@ run('dashboard', 240000, async (t, cleanup) => {
   };
   cleanup(stopSim);
 
-  const br = await launchBrowser();
+  // UTC: the known answers below (retention cohorts, "today") are UTC days; the time zones
+  // have their own test (dashboard-tz.mjs)
+  const br = await launchBrowser({ timezoneId: 'UTC' });
   cleanup(() => br.close());
   const page = await br.ctx.newPage();
   const problems = [];

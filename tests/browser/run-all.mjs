@@ -12,7 +12,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const i = process.argv.indexOf('--mode');
 const mode = i > 0 ? process.argv[i + 1] : process.env.FF_DEMO_FROM || 'both';
 const modes = mode === 'both' ? ['static', 'server'] : [mode];
-const runs = [['assets.mjs', 'server', 90], ['dashboard.mjs', 'server', 240], ['dashboard-live.mjs', 'server', 120]];
+const runs = [['assets.mjs', 'server', 90], ['dashboard.mjs', 'server', 240], ['dashboard-live.mjs', 'server', 120], ['dashboard-tz.mjs', 'server', 150]];
 for (const m of modes) for (const [f, s] of [['journey.mjs', 240], ['delivery.mjs', 300], ['spa-privacy.mjs', 240]]) runs.push([f, m, s]);
 
 let passed = 0, failed = 0;

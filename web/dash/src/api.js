@@ -1,4 +1,5 @@
 // api.js -- talking to the footfall server: the read key, /v1/query, /v1/live, /v1/alerts.
+import { validName } from './tz.js';
 const KEY = 'footfall.readKey';
 
 export const auth = {
@@ -22,8 +23,9 @@ export class ApiError extends Error {
   }
 }
 
-/** Handlers the app installs: called when the server refuses the key. */
-export const hooks = { onUnauthorized: null };
+/** Handlers the app installs: onUnauthorized when the server refuses the key; onZoneError
+ * when a query fails with `unknown_time_zone` (the view's zone, or one typed in SQL). */
+export const hooks = { onUnauthorized: null, onZoneError: null };
 
 async function failure(r) {
   let body = null;
@@ -50,6 +52,7 @@ export async function query(sql, { key = auth.key, format = 'json', signal } = {
   if (!r.ok) {
     const e = await failure(r);
     if ((r.status === 401 || r.status === 403) && hooks.onUnauthorized && key === auth.key) hooks.onUnauthorized(e);
+    if (e.code === 'unknown_time_zone' && hooks.onZoneError) hooks.onZoneError(e);
     throw e;
   }
   return format === 'json' ? r.json() : r.text();
@@ -76,6 +79,18 @@ export async function getJson(path, { signal } = {}) {
 /** SQL string literal (ClickHouse escapes). */
 export function lit(s) {
   return "'" + String(s).replace(/\\/g, '\\\\').replace(/'/g, "\\'").replace(/\0/g, '\\0') + "'";
+}
+
+/**
+ * A time function in the view's zone: inZone('toDate', 'ts', 'Asia/Tokyo') is
+ * `toDate(ts, 'Asia/Tokyo')`. `zone` null (UTC) gives the plain `toDate(ts)`: exactly the SQL
+ * of a UTC view, which the engine runs by UTC day partitions. The name is checked against the
+ * IANA name characters before it is quoted (a bad one throws; it never reaches the SQL).
+ */
+export function inZone(fn, arg, zone) {
+  if (zone === null || zone === undefined) return `${fn}(${arg})`;
+  if (!validName(zone)) throw new Error(`invalid time zone name ${JSON.stringify(String(zone))}`);
+  return `${fn}(${arg}, ${lit(zone)})`;
 }
 
 /** Typed columns of `events` that a property filter or breakdown may name directly. */

@@ -1,22 +1,25 @@
 // chart.js -- uPlot time series and CSS bars.
 import uPlot from 'uplot';
 import { h } from './dom.js';
+import { isUtc } from './tz.js';
 
 function cssVar(name, dflt) {
   return getComputedStyle(document.documentElement).getPropertyValue(name).trim() || dflt;
 }
 
 /**
- * A time-series chart in `el`. x in unix seconds; series [{label, values}].
+ * A time-series chart in `el`. x in unix seconds; series [{label, values}]; the axis and the
+ * legend read times in `zone` (an IANA name; the browser's zone when not given).
  * Returns {set(x, ys), destroy()}; follows the container's width.
  */
-export function timeChart(el, { series, height = 220, bars = false }) {
+export function timeChart(el, { series, height = 220, bars = false, zone = null }) {
   const colors = [cssVar('--accent', '#2563eb'), cssVar('--bad', '#dc2626'), cssVar('--good', '#16a34a'), cssVar('--warn', '#d97706')];
   const axis = { stroke: cssVar('--muted', '#888'), grid: { stroke: cssVar('--grid', '#8883'), width: 1 }, ticks: { stroke: cssVar('--grid', '#8883') } };
   const opts = {
     width: Math.max(200, el.clientWidth || 600),
     height,
     cursor: { drag: { x: false, y: false } },
+    ...(zone ? { tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), isUtc(zone) ? 'UTC' : zone) } : {}),
     legend: { show: series.length > 1 },
     scales: { x: { time: true }, y: { range: (u, min, max) => [0, Math.max(1, max * 1.1)] } },
     axes: [{ ...axis }, { ...axis, size: 50 }],

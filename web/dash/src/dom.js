@@ -6,6 +6,8 @@
 // set one by one; event handlers are functions (never strings) and `href` only takes http(s),
 // same-origin paths or same-page links (anything else becomes "#").
 
+import { format as tzFormat } from './tz.js';
+
 const SAFE_URL = /^(https?:\/\/|\/(?!\/)|\?|#)/i;
 
 /**
@@ -79,10 +81,12 @@ export function fmtMoney(v, cur) {
   return cur ? `${s} ${cur}` : s;
 }
 
-export function fmtTime(ms) {
+/** "YYYY-MM-DD hh:mm:ss" of an instant (ms, or DateTime text in UTC), as wall time in `zone`
+ * (an IANA name the browser knows; UTC when not given). */
+export function fmtTime(ms, zone = 'UTC') {
   if (ms === null || ms === undefined) return '';
-  const d = new Date(typeof ms === 'number' ? ms : parseTs(ms));
-  return Number.isNaN(d.getTime()) ? String(ms) : d.toISOString().replace('T', ' ').replace('Z', '').slice(0, 19);
+  const t = typeof ms === 'number' ? ms : parseTs(ms);
+  return Number.isNaN(t) ? String(ms) : tzFormat(t, zone);
 }
 
 /** "2026-11-22 22:37:13.143" (ClickHouse DateTime text, UTC) -> ms. */

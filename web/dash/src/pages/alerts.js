@@ -12,8 +12,8 @@ function val(v) {
   return String(v);
 }
 
-function alertCard(a) {
-  const times = TIME_KEYS.filter((k) => typeof a[k] === 'number').map((k) => h('span', { class: 'muted' }, `${k.replace(/_ms$/, '')} ${fmtTime(a[k])} UTC · `));
+function alertCard(a, zone) {
+  const times = TIME_KEYS.filter((k) => typeof a[k] === 'number').map((k) => h('span', { class: 'muted' }, `${k.replace(/_ms$/, '')} ${fmtTime(a[k], zone.name)} ${zone.label} · `));
   return h('li', { class: 'alert ' + (a.severity === 'critical' ? 'critical' : 'warning') + (a.state === 'resolved' ? ' resolved' : '') },
     h('div', { class: 'alert-head' },
       h('span', { class: 'sev' }, show(a.severity || 'alert')), ' ', h('strong', null, show(a.rule || a.name || '(rule)')),
@@ -43,9 +43,9 @@ export default function alerts(root, ctx) {
     const rules = Array.isArray(d.rules) ? d.rules : d.rules && Array.isArray(d.rules.rules) ? d.rules.rules : [];
     fill(box,
       h('h3', null, `Firing (${firing.length})`),
-      firing.length ? h('ul', { class: 'alerts', id: 'alerts-firing' }, firing.map(alertCard)) : h('p', { class: 'muted' }, 'Nothing is firing.'),
+      firing.length ? h('ul', { class: 'alerts', id: 'alerts-firing' }, firing.map((a) => alertCard(a, ctx.zone))) : h('p', { class: 'muted' }, 'Nothing is firing.'),
       h('h3', null, `Resolved (${resolved.length})`),
-      resolved.length ? h('ul', { class: 'alerts', id: 'alerts-resolved' }, resolved.slice(-50).reverse().map(alertCard)) : h('p', { class: 'muted' }, 'No resolved alerts.'),
+      resolved.length ? h('ul', { class: 'alerts', id: 'alerts-resolved' }, resolved.slice(-50).reverse().map((a) => alertCard(a, ctx.zone))) : h('p', { class: 'muted' }, 'No resolved alerts.'),
       h('h3', null, `Rules (${rules.length})`),
       rules.length ? h('ul', { class: 'rules' }, rules.map((r) => h('li', null, typeof r === 'object' && r ? [h('strong', null, show(r.name || r.rule || '')), ' ', h('code', null, show(r.spec || r.expr || val(r)))] : show(r)))) : h('p', { class: 'muted' }, 'No rules configured.'),
       d.webhooks ? h('p', { class: 'muted small' }, 'Webhooks: ', val(d.webhooks)) : null);

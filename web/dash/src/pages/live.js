@@ -4,13 +4,14 @@
 import { query, streamLive, between, lit, field, num, UID, NOT_DERIVED, getJson } from '../api.js';
 import { h, fill, fmtInt, fmtPct, fmtMoney, fmtTime, show, parseTs, table } from '../dom.js';
 import { timeChart, columns } from '../chart.js';
-import { today } from '../state.js';
+import { today, viewParams } from '../state.js';
 import { panel, tile, every, showError, debounce } from './common.js';
 
 const WINDOW_S = 300;
 
 export default function live(root, ctx) {
-  const { signal } = ctx;
+  const { signal, zone } = ctx;
+  const at = (ms) => fmtTime(ms, zone.name); // wall time in the view's zone
   const badge = h('span', { class: 'badge', id: 'live-source' }, 'connecting…');
   const chartBox = h('div', { class: 'chart', id: 'eps-chart' });
   const epsNow = h('span', { class: 'big', id: 'eps-now' }, '–');
@@ -68,7 +69,7 @@ export default function live(root, ctx) {
       y.push(perSec.get(s) || 0);
     }
     for (const k of perSec.keys()) if (k < end - WINDOW_S - 10) perSec.delete(k);
-    if (!chart) chart = timeChart(chartBox, { series: [{ label: 'events/s' }], height: 200 });
+    if (!chart) chart = timeChart(chartBox, { series: [{ label: 'events/s' }], height: 200, zone: zone.name });
     chart.set(x, [y]);
     // the last complete seconds (the newest one is still filling)
     const recent = y.slice(-6, -1);
@@ -142,13 +143,13 @@ export default function live(root, ctx) {
     }
   })();
 
-  // ---- today's figures ----
+  // ---- today's figures (the local day in the view's zone) ----
   every(3000, async () => {
-    const t = today();
+    const t = today(Date.now(), zone);
     const where = `${between(t.from, t.to)} AND ${NOT_DERIVED}`;
     const now = Date.now();
     // the 5-minute active users come from the same scan (today contains the last 5 minutes,
-    // except in the first 5 minutes of a UTC day: then from a query of their own)
+    // except in the first 5 minutes of the day: then from a query of their own)
     const activeIn = activeFromStream === null && now - 300000 >= t.from ? `, uniqExactIf(${UID}, ts >= fromUnixTimestamp64Milli(${now - 300000})) AS active` : '';
     // cart conversion: of the people with a cart add today, the share who also completed an
     // order today (both per person, so always 0..100 %; buyers with no cart add today, e.g. a
@@ -165,7 +166,7 @@ export default function live(root, ctx) {
     });
     const r = a.data[0] || {};
     const win = { from: t.from, to: t.to };
-    tiles.events.set(fmtInt(r.events), 'stored events, UTC day', { value: num(r.events), ...win });
+    tiles.events.set(fmtInt(r.events), `stored events, day in ${zone.label}`, { value: num(r.events), ...win });
     tiles.users.set(fmtInt(r.users), 'distinct people', { value: num(r.users), ...win });
     tiles.active.set(fmtInt(activeFromStream ?? (act ? num(act.data[0].n) : num(r.active))), activeFromStream !== null ? 'from the live stream' : 'distinct people, last 5 min', {});
     if (num(r.sessions) > 0) tiles.sessions.set(fmtInt(r.sessions), 'today, distinct session ids', { value: num(r.sessions), ...win });
@@ -215,7 +216,7 @@ export default function live(root, ctx) {
     for (let m = from / 60000; m <= Math.floor(now / 60000); m++) {
       const x = byMin.get(m);
       const f = x ? num(x.failed) : 0, ok = x ? num(x.ok) : 0;
-      pts.push({ m, t: m * 60000, failed: f, attempts: f + ok, value: f + ok ? f / (f + ok) : 0, label: fmtTime(m * 60000).slice(11, 16) });
+      pts.push({ m, t: m * 60000, failed: f, attempts: f + ok, value: f + ok ? f / (f + ok) : 0, label: at(m * 60000).slice(11, 16) });
     }
     const fromServer = al && !al.error && Array.isArray(al.firing);
     let note;
@@ -234,7 +235,7 @@ export default function live(root, ctx) {
       const one = ({ p, x }) => {
         const v = ev(x).fired_at_value ?? x.value;
         const exp = x.state === 'firing' ? x.threshold : ev(x).expected;
-        return `${p.label} UTC: ${fmtPct(v)}, expected ${fmtPct(exp)}` + (x.state === 'firing' ? ' (firing)' : ` (resolved ${x.resolved_at ? fmtTime(x.resolved_at).slice(11, 16) : ''})`);
+        return `${p.label} ${zone.label}: ${fmtPct(v)}, expected ${fmtPct(exp)}` + (x.state === 'firing' ? ' (firing)' : ` (resolved ${x.resolved_at ? at(x.resolved_at).slice(11, 16) : ''})`);
       };
       note = h('p', { class: 'muted', id: 'anomaly-source', dataset: { source: 'server' } },
         `Marked minutes: the server's anomaly detector (${RULE} in /v1/alerts), `,
@@ -254,7 +255,7 @@ export default function live(root, ctx) {
       note = h('p', { class: 'muted', id: 'anomaly-source', dataset: { source: 'dashboard' } },
         h('strong', null, `The server's alerts are not available (/v1/alerts: ${why}): marks come from the dashboard's own rule. `),
         `Median ${fmtPct(median)} over ${busy.length} minute(s) with at least 5 attempts; such a minute is marked when its rate is over 15 % and over 3x the median of the others. `,
-        marked.length ? h('strong', { class: 'bad' }, `${marked.length} anomalous minute(s), latest ${marked[marked.length - 1].label} UTC (${fmtPct(marked[marked.length - 1].value)}).`) : 'No anomaly in the last hour.');
+        marked.length ? h('strong', { class: 'bad' }, `${marked.length} anomalous minute(s), latest ${marked[marked.length - 1].label} ${zone.label} (${fmtPct(marked[marked.length - 1].value)}).`) : 'No anomaly in the last hour.');
     }
     const firing = fromServer ? al.firing : [];
     fill(anomalyBox,
@@ -314,9 +315,9 @@ export default function live(root, ctx) {
     }
     const r = await latest(rg, end, conds);
     fill(feedBox, table(r.data, [
-      { key: 'ts', label: 'Time (UTC)', fmt: (v) => fmtTime(parseTs(v)).slice(11), cls: 'nowrap' },
+      { key: 'ts', label: `Time (${zone.label})`, fmt: (v) => at(parseTs(v)).slice(11), cls: 'nowrap' },
       { key: 'event', label: 'Event', cls: 'ev' },
-      { key: 'user_id', label: 'Person', fmt: (v, row) => h('a', { href: '?' + new URLSearchParams({ p: 'users', u: v || row.anonymous_id, r: ctx.get('r', '1h') }), class: 'person' }, show(v || row.anonymous_id)) },
+      { key: 'user_id', label: 'Person', fmt: (v, row) => h('a', { href: '?' + new URLSearchParams({ ...viewParams(), p: 'users', u: v || row.anonymous_id }), class: 'person' }, show(v || row.anonymous_id)) },
       { key: 'url', label: 'Detail', fmt: (v, row) => show(row.search_term ? `search: ${row.search_term}` : row.product_id ? `product ${row.product_id}` : row.revenue !== null && row.revenue !== undefined ? `${row.revenue} ${row.currency}` : v), cls: 'clip' },
       { key: 'properties', label: 'Properties', fmt: (v) => show(v && v.length > 160 ? v.slice(0, 160) + '…' : v), cls: 'clip props' },
     ], { cls: 'data feed', empty: 'No events match.' }));
