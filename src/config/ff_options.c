@@ -57,9 +57,11 @@ static const opt table[] = {
     {"segment-mb", T_U64, OFF(segment_mb), 0, "128", 1, 4096, NULL, SRV | FF_CMD_CONFIG,
      "Event log segment size."},
     {"retain-mb", T_U64, OFF(retain_mb), 0, "0", 0, 1e9, NULL, SRV | FF_CMD_CONFIG,
-     "Delete the oldest log segments beyond this total size; 0 keeps everything."},
+     "Delete the oldest log segments beyond this total size, but never one holding events the "
+     "store has not sealed yet (docs/operations.md, Retention); 0 keeps everything."},
     {"retain-hours", T_U64, OFF(retain_hours), 0, "0", 0, 1e7, NULL, SRV | FF_CMD_CONFIG,
-     "Delete log segments older than this; 0 keeps everything."},
+     "Delete log segments older than this, but never one holding events the store has not "
+     "sealed yet; 0 keeps everything."},
     {"ip-mode", T_ENUM, OFF(ip_mode), 0, "truncate", 0, 0, ip_names,
      SRV | FF_CMD_IMPORT | FF_CMD_CONFIG,
      "How client IPs are stored: truncate (IPv4 /24, IPv6 /48) or drop. Never raw."},

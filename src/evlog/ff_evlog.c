@@ -179,6 +179,13 @@ struct ff_evlog {
     _Atomic uint64_t sync_ns_max;
     uint64_t truncated_at_open;
 
+    /* Retention holds (under mu; each hold's offset is atomic) and what the last pass kept. */
+    ff_evlog_hold *holds;
+    uint32_t n_holds;
+    uint64_t retain_held_bytes;
+    int64_t held_warn_ms; /* last warning that a hold kept segments; 0 = never */
+    bool held_warned;     /* warned, and not yet said that it is over */
+
     /* Checkpoint (see ckpt_write): a position known durable, on disk. */
     int ckpt_fd;
     int64_t ckpt_last_ms;
@@ -425,6 +432,35 @@ static ff_rc seg_scan(int fd, uint64_t expect_base, scan_result *r, ff_err *err)
 
 /* ---- retention ---------------------------------------------------------- */
 
+#define HELD_WARN_EVERY_MS (10 * 60 * 1000)
+
+struct ff_evlog_hold {
+    ff_evlog *log;
+    ff_evlog_hold *next; /* log->holds, under log->mu */
+    _Atomic uint64_t from_offset;
+    char name[32];
+};
+
+/* The lowest offset a consumer still needs: 0 while a hold retention waits for is missing,
+ * UINT64_MAX when nothing holds. *who names it for the log line. */
+static uint64_t retain_floor_locked(ff_evlog *log, const char **who)
+{
+    if (log->n_holds < log->opts.retain_n_holds) {
+        *who = NULL; /* a consumer that has not opened yet */
+        return 0;
+    }
+    uint64_t floor = UINT64_MAX;
+    *who = NULL;
+    for (ff_evlog_hold *h = log->holds; h; h = h->next) {
+        uint64_t v = atomic_load(&h->from_offset);
+        if (v < floor) {
+            floor = v;
+            *who = h->name;
+        }
+    }
+    return floor;
+}
+
 static ff_rc retain_locked(ff_evlog *log, ff_err *err)
 {
     if (!log->opts.retain_bytes && !log->opts.retain_ms)
@@ -453,23 +489,50 @@ static ff_rc retain_locked(ff_evlog *log, ff_err *err)
         total += sizes[i];
     }
     int64_t now = ff_clock_now_ms();
-    /* Never delete the active (newest) segment. */
+    const char *who;
+    uint64_t floor = retain_floor_locked(log, &who);
+    uint64_t held = 0;
+    /* Never delete the active (newest) segment. Segment i holds the offsets
+     * [bases[i], bases[i + 1]): it may go only when all of them are below the floor. Once one
+     * is held, so are all newer ones; the loop goes on only to count what the limits would
+     * have deleted (as if it had been). */
     for (size_t i = 0; i + 1 < sl.n; i++) {
         bool too_big = log->opts.retain_bytes && total > log->opts.retain_bytes;
         bool too_old = log->opts.retain_ms && now - mtimes[i] > (int64_t)log->opts.retain_ms;
         if (!too_big && !too_old)
             break;
+        total -= sizes[i];
+        if (held || sl.bases[i + 1] > floor) {
+            held += sizes[i];
+            continue;
+        }
         char path[4096];
         seg_path(log, sl.bases[i], path, sizeof path);
         if (unlink(path) != 0) {
             rc = FF_ERR_SYS(err, FF_EIO, "cannot delete old segment %s", path);
             break;
         }
-        total -= sizes[i];
         log->first_offset = sl.bases[i + 1];
         FF_LOG(FF_LOG_INFO, "evlog", "retention deleted segment base=%" PRIu64, sl.bases[i]);
     }
     fsync(log->dir_fd);
+    log->retain_held_bytes = held;
+    /* Rate-limited: a store that keeps up but trails a roll (retain_bytes below two
+     * segments) would otherwise warn at every roll. */
+    if (held && who) {
+        if (!log->held_warn_ms || now - log->held_warn_ms >= HELD_WARN_EVERY_MS) {
+            log->held_warn_ms = now;
+            log->held_warned = true;
+            FF_LOG(FF_LOG_WARN, "evlog",
+                   "retention held back: %" PRIu64 " bytes of segments past the retention "
+                   "limits are kept because %s still needs the log from offset %" PRIu64
+                   "; they go once it has caught up",
+                   held, who, floor);
+        }
+    } else if (!held && log->held_warned) {
+        log->held_warned = false;
+        FF_LOG(FF_LOG_INFO, "evlog", "retention no longer held back");
+    }
     ff_free(sizes);
     ff_free(mtimes);
     ff_free(sl.bases);
@@ -482,6 +545,47 @@ ff_rc ff_evlog_retain(ff_evlog *log, ff_err *err)
     ff_rc rc = retain_locked(log, err);
     pthread_mutex_unlock(&log->mu);
     return rc;
+}
+
+ff_rc ff_evlog_hold_new(ff_evlog *log, const char *name, uint64_t from_offset, ff_evlog_hold **out,
+                        ff_err *err)
+{
+    *out = NULL;
+    ff_evlog_hold *h = ff_calloc(1, sizeof *h);
+    if (!h)
+        return FF_ERR_SET(err, FF_ENOMEM, "out of memory");
+    h->log = log;
+    atomic_store(&h->from_offset, from_offset);
+    snprintf(h->name, sizeof h->name, "%s", name ? name : "?");
+    pthread_mutex_lock(&log->mu);
+    h->next = log->holds;
+    log->holds = h;
+    log->n_holds++;
+    pthread_mutex_unlock(&log->mu);
+    *out = h;
+    return FF_OK;
+}
+
+void ff_evlog_hold_set(ff_evlog_hold *h, uint64_t from_offset)
+{
+    atomic_store(&h->from_offset, from_offset);
+}
+
+void ff_evlog_hold_free(ff_evlog_hold *h)
+{
+    if (!h)
+        return;
+    ff_evlog *log = h->log;
+    pthread_mutex_lock(&log->mu);
+    for (ff_evlog_hold **pp = &log->holds; *pp; pp = &(*pp)->next) {
+        if (*pp == h) {
+            *pp = h->next;
+            log->n_holds--;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&log->mu);
+    ff_free(h);
 }
 
 /* ---- checkpoint ------------------------------------------------------------
@@ -815,7 +919,8 @@ void ff_evlog_close(ff_evlog *log)
     if (log->ckpt_fd >= 0)
         close(log->ckpt_fd);
     if (log->lock_fd >= 0)
-        close(log->lock_fd); /* releases the flock */
+        close(log->lock_fd);       /* releases the flock */
+    FF_ASSERT(log->holds == NULL); /* every hold is freed before the log closes */
     pthread_mutex_destroy(&log->mu);
     pthread_mutex_destroy(&log->sync_mu);
     pthread_cond_destroy(&log->sync_cv);
@@ -1174,6 +1279,7 @@ void ff_evlog_stats_get(ff_evlog *log, ff_evlog_stats *out)
     out->next_offset = log->next_offset;
     out->first_offset = log->first_offset;
     out->failed = log->failed;
+    out->retain_held_bytes = log->retain_held_bytes;
     pthread_mutex_unlock(&log->mu);
     out->durable_offset = atomic_load(&log->durable_offset);
     out->n_syncs = atomic_load(&log->n_syncs);

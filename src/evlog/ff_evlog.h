@@ -25,6 +25,18 @@
  * acknowledged records; `repair` cuts there on purpose. Earlier segments are
  * verified by `footfall log verify`.
  *
+ * Retention deletes whole segments, oldest first, never the newest: while the total is over
+ * retain_bytes, or while the oldest is older (mtime) than retain_ms; at open, at each roll and
+ * at ff_evlog_retain. It never deletes what a consumer still needs. A consumer that keeps its
+ * own durable position in the log (the store's SEALED: everything below it is in parts on
+ * disk) holds the log from there (ff_evlog_hold_new, moved forward by ff_evlog_hold_set), and
+ * a segment goes only when every record in it is below every hold. Consumers open after the
+ * log, so opts.retain_n_holds says how many holds to wait for: while fewer exist (before the
+ * store opens, after it closes) retention deletes nothing. The cost: a consumer that lags or
+ * has failed makes the log grow past the limits. The bytes retention would have deleted but a
+ * hold kept are in stats (retain_held_bytes, as of the last pass) and logged at warn, at most
+ * every 10 minutes, naming the hold and its offset, so an operator sees why.
+ *
  * INVARIANTS:
  *  (1) Offsets are dense: the frame after one with base b and n records has
  *      base b + n, across segment boundaries.
@@ -33,11 +45,15 @@
  *  (3) After a failed write or sync the log is FAILED: appends return
  *      FF_EFAILED until it is closed and reopened (recovery then runs).
  *  (4) One process owns a log directory for writing (flock on LOCK).
+ *  (5) Retention never deletes a record at or past the lowest hold, and deletes nothing while
+ *      fewer than opts.retain_n_holds holds exist.
  *
  * THREADING: append and sync are thread-safe (many appenders); each cursor
- * belongs to one thread; close must not race with anything.
+ * belongs to one thread; holds may be taken, moved and freed from any thread
+ * (moving one is an atomic store); close must not race with anything.
  * OWNERSHIP: open returns an owned handle; append borrows the payload for the
- * call only; cursor_next returns a view valid until the next call.
+ * call only; cursor_next returns a view valid until the next call; hold_new
+ * returns an owned hold (its name is copied) that must be freed before close.
  */
 #ifndef FF_EVLOG_H
 #define FF_EVLOG_H
@@ -50,6 +66,7 @@
 
 typedef struct ff_evlog ff_evlog;
 typedef struct ff_evlog_cursor ff_evlog_cursor;
+typedef struct ff_evlog_hold ff_evlog_hold;
 
 typedef enum ff_evlog_sync {
     FF_EVLOG_SYNC_EACH_BATCH, /* fsync before append returns (group commit); safe default */
@@ -64,6 +81,8 @@ typedef struct ff_evlog_opts {
     uint32_t sync_interval_ms; /* for FF_EVLOG_SYNC_INTERVAL; 0 = 200 */
     uint64_t retain_bytes;     /* delete oldest sealed segments past this total; 0 = keep */
     uint64_t retain_ms;        /* delete sealed segments older than this; 0 = keep */
+    uint32_t retain_n_holds;   /* holds retention waits for (consumers that open after the
+                                  log): until that many exist it deletes nothing; 0 = none */
     bool read_only;            /* no lock, no recovery writes: for dump/verify */
     bool repair;               /* recovery may cut at damage that has data after it (the
                                   records after it are lost); default: refuse to open */
@@ -83,6 +102,8 @@ typedef struct ff_evlog_stats {
     uint64_t sync_ns_total;
     uint64_t sync_ns_max;
     uint64_t truncated_bytes_at_open; /* torn tail removed by recovery */
+    uint64_t retain_held_bytes;       /* what the last retention pass would have deleted by
+                                         size or age but a hold (or one not yet taken) kept */
     bool failed;
 } ff_evlog_stats;
 
@@ -96,8 +117,17 @@ void ff_evlog_close(ff_evlog *log); /* NULL is a no-op; syncs what was written *
 ff_rc ff_evlog_append(ff_evlog *log, const void *payload, size_t len, uint32_t n_records,
                       uint64_t *first_offset_out, ff_err *err);
 
-/* Apply retention now (also done when a segment rolls). */
+/* Apply retention now (also done at open and when a segment rolls), within the holds. */
 ff_rc ff_evlog_retain(ff_evlog *log, ff_err *err);
+
+/* Retention holds (see DESIGN). Hold the log from from_offset: retention keeps every segment
+ * with a record at or past it. name (copied; at most 31 bytes kept) says who holds, in logs. */
+ff_rc ff_evlog_hold_new(ff_evlog *log, const char *name, uint64_t from_offset, ff_evlog_hold **out,
+                        ff_err *err);
+/* Move the hold (forward: what retention already deleted does not come back). */
+void ff_evlog_hold_set(ff_evlog_hold *h, uint64_t from_offset);
+/* Release the hold; before ff_evlog_close. NULL is a no-op. */
+void ff_evlog_hold_free(ff_evlog_hold *h);
 
 /* Reading. A cursor returns one record at a time. FF_EOF at the durable tail;
  * calling next again later continues (tail following). */

@@ -381,13 +381,18 @@ static enum MHD_Result handle_metrics(ff_server *s, struct MHD_Connection *c)
                   "# TYPE footfall_log_failed gauge\nfootfall_log_failed %d\n"
                   "# TYPE footfall_log_truncated_at_open_bytes gauge\n"
                   "footfall_log_truncated_at_open_bytes %" PRIu64 "\n"
+                  "# HELP footfall_log_retention_held_bytes Log bytes past --retain-mb or "
+                  "--retain-hours kept because the store has not sealed them yet (as of the "
+                  "last retention pass).\n"
+                  "# TYPE footfall_log_retention_held_bytes gauge\n"
+                  "footfall_log_retention_held_bytes %" PRIu64 "\n"
                   "# HELP footfall_fsync_seconds Time spent in fdatasync (group commit).\n"
                   "# TYPE footfall_fsync_seconds summary\n"
                   "footfall_fsync_seconds_sum %.6f\nfootfall_fsync_seconds_count %" PRIu64 "\n"
                   "# TYPE footfall_fsync_seconds_max gauge\nfootfall_fsync_seconds_max %.6f\n",
                   st.bytes, st.n_segments, st.next_offset, st.durable_offset, st.first_offset,
-                  st.failed ? 1 : 0, st.truncated_bytes_at_open, (double)st.sync_ns_total / 1e9,
-                  st.n_syncs, (double)st.sync_ns_max / 1e9);
+                  st.failed ? 1 : 0, st.truncated_bytes_at_open, st.retain_held_bytes,
+                  (double)st.sync_ns_total / 1e9, st.n_syncs, (double)st.sync_ns_max / 1e9);
     ff_buf_adds(&b, "# HELP footfall_http_responses_total HTTP answers by status class.\n"
                     "# TYPE footfall_http_responses_total counter\n");
     for (int d = 1; d < 6; d++)
@@ -1385,6 +1390,12 @@ ff_rc ff_server_open(const ff_config *cfg, ff_server **out, ff_err *err)
         .sync_interval_ms = (uint32_t)cfg->fsync_interval_ms,
         .retain_bytes = cfg->retain_mb << 20,
         .retain_ms = cfg->retain_hours * 3600ull * 1000,
+        /* The store (opened below) holds the log from SEALED, so retention never deletes an
+         * accepted event that is not yet in its parts. The stream processor does not hold it:
+         * what it would lose is derived (live counts, derived events), it reports the gap at
+         * open, and a stuck processor must not grow the log until the disk is full
+         * (docs/architecture.md, "Log retention waits for the store"). */
+        .retain_n_holds = 1,
     };
     rc = ff_evlog_open(&lo, &s->log, err);
     if (rc)

@@ -300,7 +300,8 @@ struct ff_store {
     pthread_mutex_t mu; /* live set, refs, SEALED (sealed), counters read by stats */
     part_ent **live;
     size_t n_live, cap_live;
-    uint64_t sealed; /* SEALED; written by whoever seals (the seal thread), under mu */
+    uint64_t sealed;     /* SEALED; written by whoever seals (the seal thread), under mu */
+    ff_evlog_hold *hold; /* holds the log from SEALED against its retention (writer only) */
 
     pthread_mutex_t work_mu; /* consumer steps vs retain */
     ff_evlog_cursor *cur;
@@ -852,6 +853,9 @@ ff_rc ff_store_open(const ff_store_opts *opts, ff_store **out, ff_err *err)
         qsort(s->live, s->n_live, sizeof *s->live, ent_log_cmp);
     if (!rc && !s->o.read_only)
         rc = dedupe_rebuild(s, err);
+    /* Records at or past SEALED exist only in the log: its retention must keep them. */
+    if (!rc && !s->o.read_only)
+        rc = ff_evlog_hold_new(s->log, "store", s->sealed, &s->hold, err);
     s->st.dedupe_ids = s->dd.n;
     s->st.dedupe_evicted = s->dd.evicted;
     s->next_read = s->sealed;
@@ -949,6 +953,7 @@ static ff_rc seal_batch_run(ff_store *s, seal_batch *sb, ff_err *err)
             for (size_t i = 0; i < n_made; i++)
                 s->live[s->n_live++] = made[i];
             s->sealed = next;
+            ff_evlog_hold_set(s->hold, next); /* below next: in parts on disk */
             s->st.seals++;
             uint64_t dt = ff_clock_mono_ns() - t0;
             s->st.seal_ns_total += dt;
@@ -1670,6 +1675,7 @@ void ff_store_close(ff_store *s)
     for (size_t i = 0; i < s->n_spare; i++)
         ff_part_writer_free(s->spare[i]);
     ff_evlog_cursor_close(s->cur);
+    ff_evlog_hold_free(s->hold); /* after the seal thread: no seal moves it any more */
     live_clear(s);
     ff_free(s->live);
     if (s->lock_fd >= 0)

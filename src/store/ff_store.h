@@ -114,6 +114,13 @@
  *    their parts. A crash midway leaves a partly deleted day: each remaining part is still
  *    valid, and SEALED is untouched, so nothing is re-consumed.
  *
+ *  - The log's retention. A writer holds the event log from SEALED (ff_evlog_hold, "store"):
+ *    taken at open, moved right after each SEALED write, released at close. So the log's
+ *    size/age retention never deletes a record that is not yet in parts on disk, however far
+ *    the store lags (a slow seal, a failed store, a backlog after a restart); the log grows
+ *    past its limits instead and says so (ff_evlog.h). Records read but not sealed are held
+ *    too: a crash would re-read them from SEALED.
+ *
  *  Lifecycle (one store):
  *
  *    open --start--> [running: thread polls] --stop--> [open] --close--> (freed)
@@ -158,8 +165,9 @@
  * processes: one writer per folder (LOCK); any number of read-only opens beside it (they never
  * modify the folder, and start over when a merge or retention unlinks a part they listed).
  *
- * OWNERSHIP: opts->dir is copied; the evlog is borrowed and must outlive the store. A
- * snapshot borrows parts until released; release it before closing the store.
+ * OWNERSHIP: opts->dir is copied; the evlog is borrowed and must outlive the store (close
+ * releases the store's hold on it). A snapshot borrows parts until released; release it
+ * before closing the store.
  */
 #ifndef FF_STORE_H
 #define FF_STORE_H

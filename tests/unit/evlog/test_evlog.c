@@ -357,6 +357,112 @@ static void test_roll_and_retention(void)
     ff_evlog_close(log);
 }
 
+/* Set every segment's mtime to `ago_s` seconds in the past (for age retention). */
+static void age_segments(int ago_s)
+{
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "touch -d '%d seconds ago' %s/*.ffl", ago_s, tmpdir);
+    FF_CHECK(system(cmd) == 0);
+}
+
+/* Retention past its size or age limits keeps every segment with a record at or past the
+ * lowest hold, and nothing at all while a hold it waits for (retain_n_holds) is missing: at
+ * open, at each roll and at ff_evlog_retain. Moving the hold forward lets it go. */
+static void test_retention_holds(void)
+{
+    fresh_dir();
+    ff_evlog_opts o = {
+        .dir = tmpdir, .segment_bytes = 300, .retain_bytes = 1000, .retain_n_holds = 1};
+    ff_evlog *log = NULL;
+    FF_CHECK_EQ(ff_evlog_open(&o, &log, NULL), FF_OK);
+    /* No hold yet: the rolls (each runs retention) delete nothing, though far over 1000 B. */
+    for (int i = 0; i < 40; i++)
+        append_n(log, i * 3, 3);
+    FF_CHECK_EQ(ff_evlog_retain(log, NULL), FF_OK);
+    ff_evlog_stats st;
+    ff_evlog_stats_get(log, &st);
+    uint32_t n_all = st.n_segments;
+    FF_CHECK(n_all > 5);
+    FF_CHECK(st.bytes > 3000);
+    FF_CHECK_EQ(st.first_offset, 0);
+    FF_CHECK(st.retain_held_bytes > 0);
+    FF_CHECK_EQ(read_all(log, 0), 120);
+
+    /* A hold at 30: only segments wholly below 30 go. */
+    ff_evlog_hold *h = NULL;
+    FF_CHECK_EQ(ff_evlog_hold_new(log, "test", 30, &h, NULL), FF_OK);
+    FF_CHECK_EQ(ff_evlog_retain(log, NULL), FF_OK);
+    ff_evlog_stats_get(log, &st);
+    FF_CHECK(st.first_offset > 0 && st.first_offset <= 30);
+    FF_CHECK(st.n_segments < n_all);
+    FF_CHECK(st.retain_held_bytes > 0); /* still over the limit: held */
+    FF_CHECK(st.bytes > 1000 + 300);
+    FF_CHECK_EQ(read_all(log, st.first_offset), 120 - st.first_offset);
+    uint64_t first_at_30 = st.first_offset;
+
+    /* Appends roll and run retention: still nothing at or past 30 goes. */
+    for (int i = 40; i < 50; i++)
+        append_n(log, i * 3, 3);
+    ff_evlog_stats_get(log, &st);
+    FF_CHECK_EQ(st.first_offset, first_at_30);
+    FF_CHECK_EQ(read_all(log, 30), 120);
+
+    /* The consumer caught up: the size limit applies again. */
+    ff_evlog_hold_set(h, 150);
+    FF_CHECK_EQ(ff_evlog_retain(log, NULL), FF_OK);
+    ff_evlog_stats_get(log, &st);
+    FF_CHECK(st.first_offset > 30);
+    FF_CHECK(st.bytes <= 1000 + 300);
+    FF_CHECK_EQ(st.retain_held_bytes, 0);
+    FF_CHECK_EQ(read_all(log, st.first_offset), 150 - st.first_offset);
+    ff_evlog_hold_free(h);
+    ff_evlog_close(log);
+
+    /* Age: every segment older than the limit. Open runs retention before any consumer could
+     * take its hold: it must wait for it. */
+    fresh_dir();
+    log = open_log(300);
+    for (int i = 0; i < 40; i++)
+        append_n(log, i * 3, 3);
+    ff_evlog_close(log);
+    age_segments(3600);
+    o = (ff_evlog_opts){
+        .dir = tmpdir, .segment_bytes = 300, .retain_ms = 60000, .retain_n_holds = 1};
+    FF_CHECK_EQ(ff_evlog_open(&o, &log, NULL), FF_OK);
+    ff_evlog_stats_get(log, &st);
+    FF_CHECK_EQ(st.first_offset, 0);
+    FF_CHECK(st.n_segments > 5);
+    n_all = st.n_segments;
+    FF_CHECK_EQ(ff_evlog_hold_new(log, "test", 60, &h, NULL), FF_OK);
+    FF_CHECK_EQ(ff_evlog_retain(log, NULL), FF_OK);
+    ff_evlog_stats_get(log, &st);
+    FF_CHECK(st.first_offset > 0 && st.first_offset <= 60);
+    FF_CHECK(st.retain_held_bytes > 0);
+    FF_CHECK_EQ(read_all(log, 60), 60);
+    /* The lowest of two holds counts. */
+    ff_evlog_hold *h2 = NULL;
+    FF_CHECK_EQ(ff_evlog_hold_new(log, "other", 120, &h2, NULL), FF_OK);
+    ff_evlog_hold_set(h, 120);
+    ff_evlog_hold_set(h2, 90);
+    FF_CHECK_EQ(ff_evlog_retain(log, NULL), FF_OK);
+    ff_evlog_stats_get(log, &st);
+    FF_CHECK(st.first_offset > 60 && st.first_offset <= 90);
+    FF_CHECK_EQ(read_all(log, 90), 30);
+    /* One of the two freed: the one left (120) is as many holds as retention waits for. */
+    ff_evlog_hold_free(h2);
+    FF_CHECK_EQ(ff_evlog_retain(log, NULL), FF_OK);
+    ff_evlog_stats_get(log, &st);
+    FF_CHECK(st.first_offset > 90 && st.first_offset <= 120);
+    /* Without any hold (the consumer closed) retention waits again. */
+    ff_evlog_hold_free(h);
+    uint64_t first = st.first_offset;
+    age_segments(3600);
+    FF_CHECK_EQ(ff_evlog_retain(log, NULL), FF_OK);
+    ff_evlog_stats_get(log, &st);
+    FF_CHECK_EQ(st.first_offset, first);
+    ff_evlog_close(log);
+}
+
 typedef struct writer_arg {
     ff_evlog *log;
     int id;
@@ -477,6 +583,7 @@ int main(void)
     FF_RUN(test_mid_segment_damage_refused);
     FF_RUN(test_damage_after_checkpoint_is_torn);
     FF_RUN(test_roll_and_retention);
+    FF_RUN(test_retention_holds);
     FF_RUN(test_group_commit);
     FF_RUN(test_read_only_follow);
     FF_RUN(test_interval_sync);

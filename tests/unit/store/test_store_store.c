@@ -2,8 +2,8 @@
  * restarts, merges (multiset of rows kept, snapshots survive them), recovery from an
  * interrupted merge and from a partly published seal batch, retention, verify, reading
  * while a seal is in flight, flush, a failed seal, flush and retain while a seal is in flight
- * (after a failed merge; from another thread), and a fork-based kill -9 loop that checks
- * exactly-once at the end. */
+ * (after a failed merge; from another thread), the log's retention held back by SEALED, and a
+ * fork-based kill -9 loop that checks exactly-once at the end. */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -1352,6 +1352,65 @@ static void test_retain_during_seal(void)
     ff_evlog_close(log);
 }
 
+/* The log's retention and the store's SEALED: a log far over its size limit keeps every
+ * record the store has not sealed -- while the store does not read at all, after a restart
+ * with a backlog (the log opens before the store can hold it), and with SEALED halfway --
+ * and deletes what is below SEALED once the store has caught up. Every record ends up stored
+ * exactly once. */
+static void test_log_retention_waits_for_store(void)
+{
+    env e;
+    env_new(&e);
+    /* A frame of 100 records (~20 KB) per segment; the limit is below one segment. */
+    ff_evlog_opts lo = {
+        .dir = e.logdir, .segment_bytes = 4096, .retain_bytes = 8192, .retain_n_holds = 1};
+    ff_evlog *log = NULL;
+    ff_err err;
+    FF_VERIFY(ff_evlog_open(&lo, &log, &err) == FF_OK);
+    ff_store *s = store_open(&e, log, NULL);
+    int n = make_ids(ids_buf, 2000, 0);
+    log_append(log, ids_buf, n, 1000000); /* 20 segments; every roll runs retention */
+    FF_CHECK_EQ(ff_evlog_retain(log, &err), FF_OK);
+    ff_evlog_stats lst;
+    ff_evlog_stats_get(log, &lst);
+    FF_CHECK_EQ(lst.n_segments, 20);
+    FF_CHECK_EQ(lst.first_offset, 0);
+    FF_CHECK(lst.retain_held_bytes > 0);
+
+    /* Half of it sealed, then a restart. */
+    uint64_t nr = 0;
+    FF_CHECK_EQ(ff_store_poll(s, 1000, &nr, &err), FF_OK);
+    FF_CHECK_EQ(nr, 1000);
+    FF_CHECK_EQ(ff_store_flush(s, &err), FF_OK);
+    FF_CHECK_EQ(sealed_file(&e), 1000);
+    ff_store_close(s);
+    ff_evlog_close(log);
+
+    FF_VERIFY(ff_evlog_open(&lo, &log, &err) == FF_OK);
+    ff_evlog_stats_get(log, &lst);
+    FF_CHECK_EQ(lst.first_offset, 0); /* open's retention waited for the store */
+    FF_CHECK_EQ(lst.n_segments, 20);
+    s = store_open(&e, log, NULL);
+    FF_CHECK_EQ(ff_evlog_retain(log, &err), FF_OK);
+    ff_evlog_stats_get(log, &lst);
+    FF_CHECK_EQ(lst.first_offset, 1000); /* exactly the segments below SEALED went */
+    FF_CHECK_EQ(lst.n_segments, 10);
+    FF_CHECK(lst.retain_held_bytes > 0);
+
+    drain(s);
+    FF_CHECK_EQ(sealed_file(&e), 2000);
+    FF_CHECK_EQ(ff_evlog_retain(log, &err), FF_OK);
+    ff_evlog_stats_get(log, &lst);
+    FF_CHECK_EQ(lst.first_offset, 1900); /* all but the newest segment */
+    FF_CHECK_EQ(lst.n_segments, 1);
+    FF_CHECK_EQ(lst.retain_held_bytes, 0);
+    collect(s);
+    check_exactly_once(2000);
+    ff_store_close(s);
+    check_verify(&e, 2000);
+    ff_evlog_close(log);
+}
+
 /* Child: consume the whole log with tiny seals and eager merges, then exit 0. */
 static void kill_child(const env *e, const char *storedir, int ready_fd)
 {
@@ -1476,6 +1535,7 @@ int main(void)
     FF_RUN(test_rewrite_old_parts);
     FF_RUN(test_partial_seal_batch);
     FF_RUN(test_thread_and_retention);
+    FF_RUN(test_log_retention_waits_for_store);
     FF_RUN(test_concurrent_snapshots);
     FF_RUN(test_read_during_seal);
     FF_RUN(test_flush_waits);
